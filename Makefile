@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    # installs into .venv, then a real `suite run` on all 15,625 NB201 architectures
+#   make test   # installs into .venv, then the default test suite
+# DATA points at the data directory (default: ../shared/data beside this checkout).
+
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+DATA    ?= $(abspath ../shared/data)
+export SUITE_DATA_DIR ?= $(DATA)
+
+.PHONY: install run test test-all bench
+
+$(BIN)/suite: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned to the CPU build on local disk, so nothing pulls a CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/suite
+
+install: $(BIN)/suite
+
+run: install
+	$(BIN)/suite run --estimator flops --benchmark nb201 --seed 20 --overwrite --out results/nb201/flops/seed20.json
+	$(BIN)/suite run --estimator params --benchmark nb201 --seed 20 --overwrite --out results/nb201/params/seed20.json
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-all: install
+	$(BIN)/python -m pytest -q -m ''
+
+bench: install
+	$(BIN)/python bench/bench_metrics.py

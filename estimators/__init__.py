@@ -1,0 +1,1 @@
+"""Every registered estimator, one family per module."""

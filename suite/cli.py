@@ -1,0 +1,161 @@
+"""The ``suite`` command line.
+
+Data goes to stdout, diagnostics and progress to stderr. Errors print one line ``error: ...``
+and exit with a distinct status (1 failure, 2 usage, 3 verification failed, 130 interrupted);
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from suite import paths, protocol
+from suite.errors import SuiteError, UsageError
+
+
+def _data_options(func):
+    func = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=f"Cache for decoded data [env {paths.CACHE_DIR_ENV}; default ~/.cache/nas-suite].")(func)
+    func = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=f"Data directory [env {paths.DATA_DIR_ENV}; default <cache>/data].")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="nas-estimator-suite", prog_name="suite")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """The open leaderboard for performance estimators of neural architectures."""
+    ctx.ensure_object(dict)["debug"] = debug
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_cmd(as_json: bool) -> None:
+    """Registered estimators and benchmarks, one line each."""
+    from suite.benchmarks import BENCHMARKS
+    from suite.registry import list_estimators
+
+    estimators = [{"name": c.name, "family": c.family, "summary": c.summary} for c in list_estimators()]
+    benchmarks = [{"name": b.name, "archs": b.subset_size, "ground_truth": b.default_gt_column, "title": b.title}
+                  for b in BENCHMARKS.values()]
+    if as_json:
+        click.echo(json.dumps({"estimators": estimators, "benchmarks": benchmarks}, indent=1))
+        return
+    click.echo("Estimators")
+    click.echo(tabulate([[e["name"], e["family"], e["summary"]] for e in estimators], tablefmt="plain"))
+    click.echo("\nBenchmarks")
+    click.echo(tabulate([[b["name"], b["archs"], b["title"]] for b in benchmarks], tablefmt="plain"))
+
+
+@cli.command("run")
+@click.option("-e", "--estimator", required=True, help="Registered estimator name (see `suite list`).")
+@click.option("-b", "--benchmark", required=True, help="Benchmark name (see `suite list`).")
+@click.option("--seed", type=click.Choice([str(s) for s in protocol.SEEDS]), default=str(protocol.SEEDS[0]),
+              show_default=True, help="One of the protocol's seeds.")
+@click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE",
+              help="Estimator option (repeatable).")
+@click.option("--sample", type=click.IntRange(min=1), default=None,
+              help="Score a fixed seeded sample of N architectures instead of the whole subset.")
+@click.option("--gt", "gt_column", default=None, help="Ground-truth column (default: the protocol's).")
+@click.option("--nonfinite", type=click.Choice(["worst", "drop"]), default="worst", show_default=True,
+              help="How NaN/inf scores enter the criteria.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:i].")
+@_data_options
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Result file [default: results/<benchmark>/<estimator>/seed<seed>.json].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing result file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def run_cmd(estimator, benchmark, seed, config_items, sample, gt_column, nonfinite, device, data_dir, cache_dir,
+            out, overwrite, as_json, quiet) -> None:
+    """Run one estimator on one benchmark, print the criteria, write the result file."""
+    from suite.estimator import parse_config_items
+    from suite.registry import get_estimator_class
+    from suite.results import write_result
+    from suite.runner import RunSpec, run
+
+    seed = int(seed)
+    config = parse_config_items(get_estimator_class(estimator), config_items)
+    out = out or Path("results") / benchmark / estimator / f"seed{seed}.json"
+    if out.exists() and not overwrite:
+        raise UsageError(f"{out} exists; pass --overwrite to replace it or --out to write elsewhere")
+    spec = RunSpec(benchmark=benchmark, estimator=estimator, seed=seed, config=config, sample=sample,
+                   gt_column=gt_column, nonfinite=nonfinite, device=device,
+                   data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
+    result = run(spec, progress=not quiet)
+    write_result(result, out)
+    if as_json:
+        click.echo(json.dumps({s.label: s.criteria.model_dump() for s in result.snapshots}, indent=1))
+    else:
+        click.echo(criteria_table(result))
+    click.echo(f"wrote {out}", err=True)
+
+
+def criteria_table(result) -> str:
+    """The criteria of every snapshot as a text table (rows: criteria; columns: snapshots)."""
+    labels = [s.label for s in result.snapshots]
+    names = list(result.snapshots[0].criteria.values)
+    rows = [[name, *[_fmt(s.criteria.values.get(name)) for s in result.snapshots]] for name in names]
+    first = result.snapshots[0].criteria
+    head = (f"{result.estimator.name} on {result.benchmark.name} (seed {result.seed}, GT {result.benchmark.ground_truth}, "
+            f"n = {first.n}, non-finite scores: {first.n_nonfinite}, policy {first.nonfinite_policy})")
+    return head + "\n" + tabulate(rows, headers=["criterion", *labels], tablefmt="github")
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+@cli.group("data")
+def data_group() -> None:
+    """Data files the suite knows."""
+
+
+@data_group.command("pull")
+@click.argument("name")
+@_data_options
+@click.option("--repo", default=None, help="Hub dataset repository to pull from.")
+@click.option("--revision", default=None, help="Revision (tag, branch or commit).")
+@click.option("--offline", is_flag=True, help="Use only the local hub cache.")
+def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
+    """Download NAME (cifar10, nb201) from the hub, verify it, install it in the data directory."""
+    from suite.data.cifar10 import load_cifar10_train
+    from suite.data.hub import pull
+
+    target = pull(name, paths.data_dir(data_dir), repo_id=repo, revision=revision, offline=offline)
+    if name == "cifar10":  # CIFAR-10 is verified on its decoded content
+        load_cifar10_train(paths.data_dir(data_dir), paths.cache_dir(cache_dir))
+    click.echo(f"installed {target}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI, turn SuiteErrors into one line and an exit status."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="suite", standalone_mode=False)
+    except SuiteError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: interrupted; nothing was written for the run in progress", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; nothing was written for the run in progress", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

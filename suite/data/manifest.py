@@ -1,0 +1,61 @@
+"""Every data file the suite knows: where it lives in the data directory, its checksum, its origin.
+
+A checksum here is part of the protocol: a ground-truth table whose sha256 differs from the one
+shipped with the suite is refused, so two people who report on "nb201" compare against the same
+numbers. CIFAR-10 is checked on its decoded content (pixels and labels), because a parquet file
+re-encoded by the hub can differ byte-wise while holding the same images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: The suite's dataset repository on the Hugging Face hub (``suite data pull``); override with
+#: ``SUITE_HUB_REPO`` / ``SUITE_HUB_REVISION`` or the command's flags.
+DEFAULT_HUB_REPO = "nas-estimator-suite/data"
+DEFAULT_HUB_REVISION = "v1"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file of the data directory.
+
+    Attributes:
+        name: the short name users type (``suite data pull nb201``).
+        relpath: path inside the data directory.
+        sha256: expected sha256 of the file's bytes, or None when only ``content_sha256`` is checked.
+        content_sha256: expected sha256 of the decoded content (see the loader), or None.
+        hub_repo: hub dataset repository holding the file under ``relpath``, None for the suite's own.
+        how_to_get: a one-line hint printed when the file is missing or corrupt.
+    """
+
+    name: str
+    relpath: str
+    sha256: str | None
+    content_sha256: str | None
+    hub_repo: str | None
+    how_to_get: str
+
+
+CIFAR10_TRAIN = DataFile(
+    name="cifar10",
+    relpath="cifar10/plain_text/train-00000-of-00001.parquet",
+    sha256=None,
+    # sha256 of images (uint8, N x 32 x 32 x 3, C order) followed by labels (int64 little-endian).
+    content_sha256="67e12c2a5906880a4fe5595fe6d768185ad7ca587f35d3a7ece3c3b8b85035d2",
+    hub_repo="uoft-cs/cifar10",
+    how_to_get="run `suite data pull cifar10` (downloads plain_text/train-*.parquet from the hub "
+    "repo uoft-cs/cifar10) or copy that file into the data directory",
+)
+
+NB201_GROUND_TRUTH = DataFile(
+    name="nb201",
+    relpath="nb201/nb201_ground_truth.csv",
+    sha256="8c46d06f9a5ed04abfb6643a15e53fbcd1b953a74b2273ea09a35c87fcaac1e1",
+    content_sha256=None,
+    hub_repo=None,
+    how_to_get="run `suite data pull nb201` (the suite's hub dataset repository) or place the "
+    "suite's nb201_ground_truth.csv (built from the NATS-Bench topology release) there",
+)
+
+DATA_FILES: dict[str, DataFile] = {f.name: f for f in (CIFAR10_TRAIN, NB201_GROUND_TRUTH)}

@@ -1,0 +1,129 @@
+"""The estimator contract.
+
+An estimator is a small class registered by name. Its keyword arguments are its config (a
+dataclass, recorded in every result, part of the result's identity); ``__init__`` only stores
+them. ``prepare(ctx)`` does one-off work (train a supernet; nothing for zero-shot), and
+``score(archs, ctx, snapshot)`` returns one float per architecture, higher = predicted better.
+Estimators choose no device, set no global flags and do no I/O: the runner owns all three.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+import torch
+
+from suite.errors import UsageError
+
+FAMILIES: tuple[str, ...] = ("baseline", "zero-shot", "one-shot", "reference")
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """For estimators without options."""
+
+
+@dataclass
+class RunContext:
+    """What the runner hands an estimator.
+
+    Attributes:
+        benchmark: the loaded benchmark (space, ground truth is *not* for estimators to read).
+        seed: the run's seed (one of the protocol's).
+        device: the torch device the runner chose.
+        data_dir, cache_dir: where data lives and where decoded data is cached.
+    """
+
+    benchmark: Any
+    seed: int
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    data_dir: Path | None = None
+    cache_dir: Path | None = None
+    _cifar: Any = field(default=None, repr=False)
+
+    @property
+    def space(self) -> Any:
+        return self.benchmark.spec.space
+
+    def cifar10(self):
+        """The decoded CIFAR-10 training set (loaded on first use)."""
+        if self._cifar is None:
+            from suite.data.cifar10 import load_cifar10_train
+
+            self._cifar = load_cifar10_train(self.data_dir, self.cache_dir)
+        return self._cifar
+
+    def data_hashes(self) -> dict[str, str]:
+        """Content hashes of the data this run read (recorded in the result's provenance)."""
+        hashes = {"ground_truth": self.benchmark.gt_sha256}
+        if self._cifar is not None:
+            hashes["cifar10_content"] = self._cifar.content_sha256
+        return hashes
+
+
+class Estimator(abc.ABC):
+    """Base class of every estimator. Subclasses set the class attributes and implement ``score``."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    #: Same inputs and seed give bit-identical scores on CPU.
+    deterministic: ClassVar[bool] = True
+    Config: ClassVar[type] = NoConfig
+
+    def __init__(self, **config: Any) -> None:
+        try:
+            self.config = self.Config(**config)
+        except TypeError as exc:
+            names = [f.name for f in dataclasses.fields(self.Config)]
+            raise UsageError(
+                f"estimator {self.name!r} does not take {sorted(config)}; its options: {names or 'none'}"
+            ) from exc
+
+    def get_config(self) -> dict[str, Any]:
+        """The config as a JSON-ready dict (recorded in results)."""
+        return dataclasses.asdict(self.config)
+
+    def supports(self, space_name: str) -> bool:
+        """Whether this estimator can score architectures of the space."""
+        return True
+
+    def prepare(self, ctx: RunContext) -> None:
+        """One-off work before scoring (default: none)."""
+
+    def snapshots(self) -> list[str]:
+        """Labels of the score vectors this estimator yields (one-shot: one per training budget)."""
+        return ["final"]
+
+    @abc.abstractmethod
+    def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
+        """float64 [len(archs)] scores, higher = predicted better."""
+
+
+def parse_config_items(estimator_cls: type[Estimator], items: Sequence[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` from the CLI -> kwargs typed after the estimator's Config fields."""
+    fields = {f.name: f for f in dataclasses.fields(estimator_cls.Config)}
+    config: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise UsageError(f"--config expects key=value, got {item!r}")
+        if key not in fields:
+            raise UsageError(f"estimator {estimator_cls.name!r} has no option {key!r}; its options: {sorted(fields) or 'none'}")
+        default = fields[key].default
+        kind = type(default) if default is not dataclasses.MISSING and default is not None else str
+        try:
+            if kind is bool:
+                if raw.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(raw)
+                config[key] = raw.lower() in ("true", "1")
+            else:
+                config[key] = kind(raw)
+        except ValueError:
+            raise UsageError(f"option {key!r} of {estimator_cls.name!r} expects {kind.__name__}, got {raw!r}") from None
+    return config

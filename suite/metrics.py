@@ -1,0 +1,179 @@
+"""The protocol's criteria, pure numpy/scipy.
+
+Conventions (all documented in the README, "Criteria"):
+
+* Scores: higher = predicted better. Ground truth (GT): higher = better.
+* True rank of an architecture (0-based) = number of architectures with a strictly higher GT, so
+  GT ties share the better rank. An architecture is in the true top-k when fewer than k
+  architectures are strictly better, and in the true bottom-k when fewer than k are strictly worse.
+* Predicted top-k: the k highest scores. **Tie rule: ties in the scores are resolved against the
+  estimator.** When tied scores straddle the cut, the tied architectures with the worse GT enter
+  the predicted top-k (and those with the better GT enter the predicted bottom-k). The result is
+  deterministic, independent of architecture ids and order, and a constant score earns nothing.
+* k = floor(n * K). A criterion whose k is 0 is undefined and reported as None.
+* Non-finite scores (NaN, +-inf, e.g. exploding gradients) follow ``nonfinite``:
+  ``"worst"`` (default) ranks them below every finite score, tied with each other; ``"drop"``
+  removes those architectures before computing anything. LC (Pearson) needs values, so it is
+  always computed over the finite pairs only. The counts are reported with the criteria.
+* KD = Kendall tau-b, SpearmanR = Spearman rho (average ranks for ties), LC = Pearson r.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats
+
+PRECISION_KS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0)
+RANKING_KS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.05, 0.1, 0.2)
+NonfinitePolicy = Literal["worst", "drop"]
+NONFINITE_POLICIES: tuple[str, ...] = ("worst", "drop")
+
+
+def k_label(fraction: float) -> str:
+    """0.05 -> '5%', 0.001 -> '0.1%'."""
+    return f"{fraction * 100:g}%"
+
+
+def true_ranks(gt: np.ndarray) -> np.ndarray:
+    """0-based rank per architecture: the number of architectures with strictly higher GT. [n] -> [n] int64."""
+    gt = np.asarray(gt, dtype=np.float64)
+    return len(gt) - np.searchsorted(np.sort(gt), gt, side="right")
+
+
+def _strictly_worse_counts(gt: np.ndarray) -> np.ndarray:
+    return np.searchsorted(np.sort(gt), gt, side="left")
+
+
+def _effective_scores(scores: np.ndarray, nonfinite: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores to rank by, and the mask of architectures kept. Non-finite -> -inf under 'worst'."""
+    finite = np.isfinite(scores)
+    if nonfinite == "drop":
+        return scores, finite
+    if nonfinite == "worst":
+        return np.where(finite, scores, -np.inf), np.ones_like(finite)
+    raise ValueError(f"unknown non-finite policy {nonfinite!r}; expected one of {NONFINITE_POLICIES}")
+
+
+def predicted_order(scores: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Indices from predicted best to predicted worst; tied scores put the worse GT first.
+
+    Used for the predicted top-k. [n], [n] -> [n] int64.
+    """
+    return np.lexsort((gt, -scores))
+
+
+def predicted_reverse_order(scores: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Indices from predicted worst to predicted best; tied scores put the better GT first."""
+    return np.lexsort((-gt, scores))
+
+
+def precision_at_top(scores: np.ndarray, gt: np.ndarray, fraction: float) -> float | None:
+    """Share of the floor(n*K) predicted best that are in the true top-k (None when k = 0)."""
+    n = len(scores)
+    k = int(np.floor(n * fraction + 1e-9))
+    if k == 0:
+        return None
+    chosen = predicted_order(scores, gt)[:k]
+    return float(np.mean(true_ranks(gt)[chosen] < k))
+
+
+def precision_at_bottom(scores: np.ndarray, gt: np.ndarray, fraction: float) -> float | None:
+    """Share of the floor(n*K) predicted worst that are in the true bottom-k (None when k = 0)."""
+    n = len(scores)
+    k = int(np.floor(n * fraction + 1e-9))
+    if k == 0:
+        return None
+    chosen = predicted_reverse_order(scores, gt)[:k]
+    return float(np.mean(_strictly_worse_counts(np.asarray(gt, dtype=np.float64))[chosen] < k))
+
+
+def ranking_at_k(scores: np.ndarray, gt: np.ndarray, fraction: float) -> tuple[float, float] | None:
+    """(BR@K, WR@K): best and worst 1-based true rank among the floor(n*K) predicted best, over n."""
+    n = len(scores)
+    k = int(np.floor(n * fraction + 1e-9))
+    if k == 0:
+        return None
+    ranks = true_ranks(gt)[predicted_order(scores, gt)[:k]] + 1
+    return float(ranks.min() / n), float(ranks.max() / n)
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The criteria of one score vector against one GT vector.
+
+    Attributes:
+        values: criterion name -> value (None where undefined), e.g. ``{"KD": 0.61, "P@top5%": 0.3}``.
+        n: architectures the rank criteria were computed on.
+        n_nonfinite: architectures whose score was NaN or +-inf.
+        nonfinite_policy: how they were treated.
+    """
+
+    values: dict[str, float | None]
+    n: int
+    n_nonfinite: int
+    nonfinite_policy: str
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def compute_criteria(scores: np.ndarray, gt: np.ndarray, nonfinite: NonfinitePolicy = "worst") -> Criteria:
+    """Every criterion of the protocol.
+
+    Args:
+        scores: float [n], higher = predicted better; may hold NaN/inf (see ``nonfinite``).
+        gt: float [n], finite, higher = better.
+        nonfinite: ``"worst"`` or ``"drop"`` (module docstring).
+    Raises:
+        ValueError: shapes differ, or GT is not finite.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    gt = np.asarray(gt, dtype=np.float64)
+    if scores.shape != gt.shape or scores.ndim != 1:
+        raise ValueError(f"scores and ground truth must be 1-D of equal length, got {scores.shape} and {gt.shape}")
+    if not np.all(np.isfinite(gt)):
+        raise ValueError("ground truth must be finite")
+    n_nonfinite = int(np.count_nonzero(~np.isfinite(scores)))
+    ranked, keep = _effective_scores(scores, nonfinite)
+    ranked, ranked_gt = ranked[keep], gt[keep]
+    finite = np.isfinite(scores)
+    values: dict[str, float | None] = {}
+    values["LC"] = _pearson(scores[finite], gt[finite])
+    values["KD"] = _rank_corr(stats.kendalltau, ranked, ranked_gt)
+    values["SpearmanR"] = _rank_corr(stats.spearmanr, ranked, ranked_gt)
+    for fraction in PRECISION_KS:
+        values[f"P@top{k_label(fraction)}"] = precision_at_top(ranked, ranked_gt, fraction)
+    for fraction in PRECISION_KS:
+        values[f"P@bottom{k_label(fraction)}"] = precision_at_bottom(ranked, ranked_gt, fraction)
+    for fraction in RANKING_KS:
+        pair = ranking_at_k(ranked, ranked_gt, fraction)
+        values[f"BR@{k_label(fraction)}"] = None if pair is None else pair[0]
+        values[f"WR@{k_label(fraction)}"] = None if pair is None else pair[1]
+    return Criteria(values=values, n=int(len(ranked)), n_nonfinite=n_nonfinite, nonfinite_policy=nonfinite)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return _finite_or_none(stats.pearsonr(x, y).statistic)
+
+
+def _rank_corr(fn, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Kendall/Spearman on ranks; -inf (the 'worst' stand-in) is replaced by a finite value below all."""
+    if len(x) < 2:
+        return None
+    if np.isneginf(x).any():
+        finite = x[np.isfinite(x)]
+        floor = (finite.min() - 1.0) if finite.size else 0.0
+        x = np.where(np.isneginf(x), floor, x)
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    return _finite_or_none(fn(x, y).statistic)
+
+
+#: The headline criteria, in the order the study reports them.
+HEADLINE: tuple[str, ...] = ("KD", "SpearmanR", "LC", "P@top5%", "P@bottom5%", "BR@5%", "WR@5%", "BR@0.5%")

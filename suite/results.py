@@ -1,0 +1,194 @@
+"""The result file: a versioned JSON schema, one codec, atomic writes.
+
+Schema version 1 (``schema_version: 1``); unknown fields are refused, unknown versions rejected.
+One file = one (benchmark, estimator + config, seed) run. ``arch_ids`` lists the benchmark ids of
+the scored architectures; each snapshot holds one score per id, aligned, plus the criteria
+computed from them. Non-finite scores are written as the strings "NaN", "Infinity", "-Infinity"
+(JSON has no such numbers); finite floats are written with Python's shortest round-trip repr,
+so reading a file gives back bit-identical float64 scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from suite.errors import ResultFileError
+
+SCHEMA_VERSION = 1
+#: A result file larger than this is refused before parsing (15,625 archs x 20 snapshots ~ 10 MB).
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+ScoreValue = Union[float, Literal["NaN", "Infinity", "-Infinity"]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SuiteInfo(_Model):
+    version: str
+    git_commit: str | None
+
+
+class ProtocolInfo(_Model):
+    version: str
+    fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class BenchmarkInfo(_Model):
+    name: str
+    ground_truth: str
+    ground_truth_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    subset_size: int = Field(ge=1)
+    complete: bool
+    sample: dict[str, int] | None = None
+
+
+class EstimatorInfo(_Model):
+    name: str
+    family: str
+    config: dict[str, Any]
+    deterministic: bool
+
+
+class CriteriaBlock(_Model):
+    n: int = Field(ge=0)
+    n_nonfinite: int = Field(ge=0)
+    nonfinite_policy: Literal["worst", "drop"]
+    values: dict[str, float | None]
+
+
+class Snapshot(_Model):
+    label: str
+    scores: list[ScoreValue]
+    criteria: CriteriaBlock
+
+
+class Failure(_Model):
+    arch_id: int | str
+    reason: str
+
+
+class ResultFile(_Model):
+    schema_version: Literal[1]
+    suite: SuiteInfo
+    protocol: ProtocolInfo
+    benchmark: BenchmarkInfo
+    estimator: EstimatorInfo
+    seed: int
+    arch_ids: list[int | str]
+    snapshots: list[Snapshot] = Field(min_length=1)
+    failures: list[Failure] = []
+    provenance: dict[str, Any]
+
+    @field_validator("snapshots")
+    @classmethod
+    def _unique_labels(cls, snapshots: list[Snapshot]) -> list[Snapshot]:
+        labels = [s.label for s in snapshots]
+        if len(set(labels)) != len(labels):
+            raise ValueError("snapshot labels must be unique")
+        return snapshots
+
+    def check_alignment(self) -> None:
+        """Every snapshot has exactly one score per architecture id; ids are unique."""
+        if len(set(map(str, self.arch_ids))) != len(self.arch_ids):
+            raise ResultFileError("arch_ids holds duplicates")
+        for snap in self.snapshots:
+            if len(snap.scores) != len(self.arch_ids):
+                raise ResultFileError(
+                    f"snapshot {snap.label!r} has {len(snap.scores)} scores for {len(self.arch_ids)} arch_ids"
+                )
+
+    def scores(self, label: str | None = None) -> np.ndarray:
+        """float64 [n] scores of snapshot ``label`` (default: the last)."""
+        snap = self.snapshots[-1] if label is None else next((s for s in self.snapshots if s.label == label), None)
+        if snap is None:
+            raise ResultFileError(f"no snapshot {label!r}; have {[s.label for s in self.snapshots]}")
+        return decode_scores(snap.scores)
+
+
+def encode_scores(scores: np.ndarray) -> list[ScoreValue]:
+    """float64 [n] -> JSON-ready list (non-finite as strings)."""
+    out: list[ScoreValue] = []
+    for value in np.asarray(scores, dtype=np.float64).tolist():
+        if math.isnan(value):
+            out.append("NaN")
+        elif math.isinf(value):
+            out.append("Infinity" if value > 0 else "-Infinity")
+        else:
+            out.append(value)
+    return out
+
+
+def decode_scores(values: list[ScoreValue]) -> np.ndarray:
+    """Inverse of :func:`encode_scores` -> float64 [n]."""
+    table = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+    return np.array([table[v] if isinstance(v, str) else v for v in values], dtype=np.float64)
+
+
+def dumps(result: ResultFile) -> str:
+    """The file's text: sorted keys, 1-space indent, trailing newline, no NaN tokens."""
+    return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=1, allow_nan=False) + "\n"
+
+
+def write_result(result: ResultFile, path: str | Path) -> Path:
+    """Write atomically: a temporary file in the same directory, fsync'd, then renamed."""
+    result.check_alignment()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(dumps(result))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_result(path: str | Path) -> ResultFile:
+    """Read and validate a result file.
+
+    Raises:
+        ResultFileError: one line naming the file and the first problem (never a traceback).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if size > MAX_FILE_BYTES:
+        raise ResultFileError(f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit of a result file")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ResultFileError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ResultFileError(f"{path}: a result file is a JSON object, got {type(raw).__name__}")
+    version = raw.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ResultFileError(
+            f"{path}: schema_version {version!r} is not supported by this suite (it reads {SCHEMA_VERSION}); "
+            "upgrade the suite or re-run the estimator"
+        )
+    try:
+        result = ResultFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ResultFileError(f"{path}: field {where}: {first['msg']}") from None
+    try:
+        result.check_alignment()
+    except ResultFileError as exc:
+        raise ResultFileError(f"{path}: {exc}") from None
+    return result
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ValueError(f"bare {token} is not JSON; non-finite scores are written as strings")
