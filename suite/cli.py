@@ -135,6 +135,32 @@ def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
     click.echo(f"installed {target}")
 
 
+@cli.group("leaderboard")
+def leaderboard_group() -> None:
+    """Comparison tables from result files."""
+
+
+@leaderboard_group.command("table")
+@click.argument("roots", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def leaderboard_table(roots, as_json) -> None:
+    """Headline criteria per benchmark and estimator (mean over seeds) from the result files under ROOTS."""
+    from leaderboard.tables import load_comparison
+    from suite.metrics import HEADLINE
+
+    table, rejected = load_comparison(roots or [Path("results")])
+    for path, reason in rejected:
+        click.echo(f"skipped {reason}", err=True)
+    if as_json:
+        click.echo(table.to_json(orient="records", indent=1))
+        return
+    if table.empty:
+        raise UsageError("no readable result files found; run `suite run` first or name a directory")
+    columns = ["benchmark", "estimator", "family", "seeds", "n", *HEADLINE]
+    rows = [[_fmt(v) if isinstance(v, float) else v for v in row] for row in table[columns].itertuples(index=False)]
+    click.echo(tabulate(rows, headers=columns, tablefmt="github"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turn SuiteErrors into one line and an exit status."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

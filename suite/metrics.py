@@ -20,6 +20,7 @@ Conventions (all documented in the README, "Criteria"):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -70,34 +71,55 @@ def predicted_reverse_order(scores: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return np.lexsort((-gt, scores))
 
 
+def _k(n: int, fraction: float) -> int:
+    return int(np.floor(n * fraction + 1e-9))
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """Orders and true ranks of one (scores, gt) pair, computed once and shared by every K."""
+
+    top_order: np.ndarray  # predicted best first, ties: worse GT first
+    bottom_order: np.ndarray  # predicted worst first, ties: better GT first
+    rank: np.ndarray  # 0-based true rank (strictly better count)
+    worse: np.ndarray  # strictly worse count
+
+    @classmethod
+    def of(cls, scores: np.ndarray, gt: np.ndarray) -> "_Ranking":
+        gt = np.asarray(gt, dtype=np.float64)
+        return cls(predicted_order(scores, gt), predicted_reverse_order(scores, gt), true_ranks(gt),
+                   _strictly_worse_counts(gt))
+
+    def p_top(self, fraction: float) -> float | None:
+        k = _k(len(self.rank), fraction)
+        return None if k == 0 else float(np.mean(self.rank[self.top_order[:k]] < k))
+
+    def p_bottom(self, fraction: float) -> float | None:
+        k = _k(len(self.rank), fraction)
+        return None if k == 0 else float(np.mean(self.worse[self.bottom_order[:k]] < k))
+
+    def br_wr(self, fraction: float) -> tuple[float, float] | None:
+        n = len(self.rank)
+        k = _k(n, fraction)
+        if k == 0:
+            return None
+        ranks = self.rank[self.top_order[:k]] + 1
+        return float(ranks.min() / n), float(ranks.max() / n)
+
+
 def precision_at_top(scores: np.ndarray, gt: np.ndarray, fraction: float) -> float | None:
     """Share of the floor(n*K) predicted best that are in the true top-k (None when k = 0)."""
-    n = len(scores)
-    k = int(np.floor(n * fraction + 1e-9))
-    if k == 0:
-        return None
-    chosen = predicted_order(scores, gt)[:k]
-    return float(np.mean(true_ranks(gt)[chosen] < k))
+    return _Ranking.of(scores, gt).p_top(fraction)
 
 
 def precision_at_bottom(scores: np.ndarray, gt: np.ndarray, fraction: float) -> float | None:
     """Share of the floor(n*K) predicted worst that are in the true bottom-k (None when k = 0)."""
-    n = len(scores)
-    k = int(np.floor(n * fraction + 1e-9))
-    if k == 0:
-        return None
-    chosen = predicted_reverse_order(scores, gt)[:k]
-    return float(np.mean(_strictly_worse_counts(np.asarray(gt, dtype=np.float64))[chosen] < k))
+    return _Ranking.of(scores, gt).p_bottom(fraction)
 
 
 def ranking_at_k(scores: np.ndarray, gt: np.ndarray, fraction: float) -> tuple[float, float] | None:
     """(BR@K, WR@K): best and worst 1-based true rank among the floor(n*K) predicted best, over n."""
-    n = len(scores)
-    k = int(np.floor(n * fraction + 1e-9))
-    if k == 0:
-        return None
-    ranks = true_ranks(gt)[predicted_order(scores, gt)[:k]] + 1
-    return float(ranks.min() / n), float(ranks.max() / n)
+    return _Ranking.of(scores, gt).br_wr(fraction)
 
 
 @dataclass(frozen=True)
@@ -145,12 +167,13 @@ def compute_criteria(scores: np.ndarray, gt: np.ndarray, nonfinite: NonfinitePol
     values["LC"] = _pearson(scores[finite], gt[finite])
     values["KD"] = _rank_corr(stats.kendalltau, ranked, ranked_gt)
     values["SpearmanR"] = _rank_corr(stats.spearmanr, ranked, ranked_gt)
+    ranking = _Ranking.of(ranked, ranked_gt)
     for fraction in PRECISION_KS:
-        values[f"P@top{k_label(fraction)}"] = precision_at_top(ranked, ranked_gt, fraction)
+        values[f"P@top{k_label(fraction)}"] = ranking.p_top(fraction)
     for fraction in PRECISION_KS:
-        values[f"P@bottom{k_label(fraction)}"] = precision_at_bottom(ranked, ranked_gt, fraction)
+        values[f"P@bottom{k_label(fraction)}"] = ranking.p_bottom(fraction)
     for fraction in RANKING_KS:
-        pair = ranking_at_k(ranked, ranked_gt, fraction)
+        pair = ranking.br_wr(fraction)
         values[f"BR@{k_label(fraction)}"] = None if pair is None else pair[0]
         values[f"WR@{k_label(fraction)}"] = None if pair is None else pair[1]
     return Criteria(values=values, n=int(len(ranked)), n_nonfinite=n_nonfinite, nonfinite_policy=nonfinite)
@@ -159,7 +182,9 @@ def compute_criteria(scores: np.ndarray, gt: np.ndarray, nonfinite: NonfinitePol
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
-    return _finite_or_none(stats.pearsonr(x, y).statistic)
+    with warnings.catch_warnings():  # near-constant input: the value is still the defined one
+        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+        return _finite_or_none(stats.pearsonr(x, y).statistic)
 
 
 def _rank_corr(fn, x: np.ndarray, y: np.ndarray) -> float | None:

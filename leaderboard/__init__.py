@@ -1,0 +1,1 @@
+"""The leaderboard builder: it knows only result files, never estimators or networks."""

@@ -1,0 +1,72 @@
+"""Comparison tables from result files: one row per (benchmark, estimator, config), mean and std over seeds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from suite.metrics import HEADLINE
+from suite.results import ResultFile, read_result
+
+
+def find_result_files(roots: Iterable[str | Path]) -> list[Path]:
+    """Every ``*.json`` under the given files or directories, sorted (symlinks are not followed)."""
+    found: set[Path] = set()
+    for root in map(Path, roots):
+        if root.is_file():
+            found.add(root)
+        elif root.is_dir():
+            found.update(p for p in root.rglob("*.json") if p.is_file() and not p.is_symlink())
+    return sorted(found)
+
+
+def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """One row per result (last snapshot): benchmark, estimator, family, config, seed, n, criteria."""
+    rows = []
+    for result in results:
+        snapshot = result.snapshots[-1]
+        rows.append({
+            "benchmark": result.benchmark.name,
+            "estimator": result.estimator.name,
+            "family": result.estimator.family,
+            "config": json.dumps(result.estimator.config, sort_keys=True),
+            "seed": result.seed,
+            "complete": result.benchmark.complete,
+            "n": snapshot.criteria.n,
+            **{name: snapshot.criteria.values.get(name) for name in criteria},
+        })
+    return pd.DataFrame(rows)
+
+
+def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """Mean and std over seeds per (benchmark, estimator, config), sorted by benchmark then KD (best first).
+
+    Columns: benchmark, estimator, family, config, seeds, complete, n, and ``<criterion>`` /
+    ``<criterion> std`` for each criterion (std is NaN with a single seed).
+    """
+    if frame.empty:
+        return frame
+    keys = ["benchmark", "estimator", "family", "config"]
+    grouped = frame.groupby(keys, sort=False)
+    table = grouped.agg(seeds=("seed", "count"), complete=("complete", "all"), n=("n", "min")).reset_index()
+    for name in criteria:
+        values = pd.to_numeric(frame[name], errors="coerce")
+        table[name] = values.groupby([frame[k] for k in keys], sort=False).mean().to_numpy()
+        table[f"{name} std"] = values.groupby([frame[k] for k in keys], sort=False).std(ddof=1).to_numpy()
+    return table.sort_values(["benchmark", criteria[0]], ascending=[True, False], na_position="last").reset_index(drop=True)
+
+
+def load_comparison(roots: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
+    """Read every result file under ``roots``; return the comparison table and the rejected files with reasons."""
+    from suite.errors import ResultFileError
+
+    results, rejected = [], []
+    for path in find_result_files(roots):
+        try:
+            results.append(read_result(path))
+        except ResultFileError as exc:
+            rejected.append((path, str(exc)))
+    return comparison_table(results_frame(results)), rejected

@@ -1,0 +1,42 @@
+"""Shared fixtures. Real data comes from SUITE_DATA_DIR (CI points it at ../shared/data)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from suite import paths
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = paths.data_dir()
+    if not (path / "nb201" / "nb201_ground_truth.csv").is_file():
+        pytest.skip(f"real data not found under {path}; set {paths.DATA_DIR_ENV} (e.g. ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def nb201(data_dir):
+    from suite.benchmarks import get_benchmark
+
+    return get_benchmark("nb201").load(data_dir)
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A session cache: CIFAR-10 is decoded once per test session (or reused from SUITE_CACHE_DIR)."""
+    if os.environ.get(paths.CACHE_DIR_ENV):
+        return paths.cache_dir()
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def cifar(data_dir, cache_dir):
+    from suite.data.cifar10 import load_cifar10_train
+
+    if not list((data_dir / "cifar10" / "plain_text").glob("train-*.parquet")):
+        pytest.skip("CIFAR-10 parquet not in the data directory")
+    return load_cifar10_train(data_dir, cache_dir)

@@ -1,0 +1,86 @@
+"""The command line end to end: list, run, errors as one line with distinct exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from suite.cli import cli, main
+from suite.results import read_result
+
+
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+
+
+@pytest.mark.parametrize("path", list(_commands(cli)))
+def test_every_command_has_help(path):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_list_shows_estimators_and_benchmarks():
+    result = CliRunner().invoke(cli, ["list", "--json"])
+    listing = json.loads(result.output)
+    assert {"params", "flops", "random"} <= {e["name"] for e in listing["estimators"]}
+    assert [b["name"] for b in listing["benchmarks"]] == ["nb201"]
+
+
+def test_run_writes_a_result_and_prints_the_criteria(data_dir, tmp_path, capsys):
+    out = tmp_path / "flops.json"
+    code = main(["run", "-e", "flops", "-b", "nb201", "--data-dir", str(data_dir), "--out", str(out), "-q"])
+    printed = capsys.readouterr()
+    assert code == 0
+    assert "KD" in printed.out and "P@top5%" in printed.out and f"wrote {out}" in printed.err
+    result = read_result(out)
+    assert result.benchmark.complete and len(result.arch_ids) == 15625
+    assert 0.5 < result.snapshots[0].criteria.values["KD"] < 0.7
+    # the same file again needs --overwrite: nothing computed is lost silently
+    code = main(["run", "-e", "flops", "-b", "nb201", "--data-dir", str(data_dir), "--out", str(out), "-q"])
+    assert code == 2 and "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, code, fragment", [
+    (["run", "-e", "parms", "-b", "nb201"], 2, "did you mean 'params'"),
+    (["run", "-e", "params", "-b", "nb999"], 2, "unknown benchmark 'nb999'"),
+    (["run", "-e", "params", "-b", "nb201", "-c", "x=1"], 2, "has no option 'x'"),
+    (["run", "-e", "params", "-b", "nb201", "--gt", "acc"], 2, "unknown ground-truth column 'acc'"),
+    (["run", "-e", "params", "-b", "nb201", "--sample", "20000"], 2, "--sample must be between 1 and 15625"),
+])
+def test_usage_errors_are_one_line(data_dir, tmp_path, capsys, args, code, fragment):
+    assert main([*args, "--data-dir", str(data_dir), "--out", str(tmp_path / "r.json"), "-q"]) == code
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and fragment in err and "\n" not in err and "Traceback" not in err
+
+
+def test_missing_data_is_one_line(tmp_path, capsys):
+    assert main(["run", "-e", "params", "-b", "nb201", "--data-dir", str(tmp_path), "--out", str(tmp_path / "r.json")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: nb201 ground truth not found") and "\n" not in err
+
+
+def test_same_command_twice_gives_byte_identical_scores(data_dir, tmp_path):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path in paths:
+        assert main(["run", "-e", "random", "-b", "nb201", "--seed", "2020", "--sample", "500",
+                     "--data-dir", str(data_dir), "--out", str(path), "-q"]) == 0
+    a, b = (read_result(p) for p in paths)
+    assert json.dumps(a.snapshots[0].scores) == json.dumps(b.snapshots[0].scores)
+    assert a.protocol.fingerprint == b.protocol.fingerprint
+
+
+def test_random_baseline_is_order_free_and_seeded(nb201):
+    from suite.estimator import RunContext
+    from estimators.baselines import RandomScore
+
+    archs = nb201.archs[:100]
+    est = RandomScore()
+    s20 = est.score(archs, RunContext(nb201, seed=20))
+    assert (est.score(archs[::-1], RunContext(nb201, seed=20))[::-1] == s20).all()
+    assert not (est.score(archs, RunContext(nb201, seed=2020)) == s20).any()
+    assert ((s20 >= 0) & (s20 < 1)).all()
