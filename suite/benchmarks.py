@@ -7,6 +7,7 @@ NB301 and the NDS spaces join as their importers land.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,20 @@ class LoadedBenchmark:
             )
         values = self.table[column].to_numpy(dtype=np.float64)
         return values if ids is None else values[self.positions(ids)]
+
+    def arch(self, arch_id: int):
+        """The architecture with benchmark id ``arch_id``."""
+        return self.archs[int(self.positions(np.array([arch_id]))[0])]
+
+    def index_of(self, arch) -> int:
+        """The benchmark id of ``arch`` (UsageError when it is not in the subset)."""
+        if arch not in self._id_by_arch:
+            raise UsageError(f"{arch} is not in the {self.name} subset")
+        return self._id_by_arch[arch]
+
+    @cached_property
+    def _id_by_arch(self) -> dict:
+        return {a: int(i) for a, i in zip(self.archs, self.arch_ids)}
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of architecture ids (ids are 0..n-1 for the registered benchmarks)."""

@@ -32,23 +32,21 @@ class NoConfig:
 class RunContext:
     """What the runner hands an estimator.
 
+    Estimators see the search space and the data, never the ground truth.
+
     Attributes:
-        benchmark: the loaded benchmark (space, ground truth is *not* for estimators to read).
+        space: the benchmark's search space.
         seed: the run's seed (one of the protocol's).
         device: the torch device the runner chose.
         data_dir, cache_dir: where data lives and where decoded data is cached.
     """
 
-    benchmark: Any
+    space: Any
     seed: int
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     data_dir: Path | None = None
     cache_dir: Path | None = None
     _cifar: Any = field(default=None, repr=False)
-
-    @property
-    def space(self) -> Any:
-        return self.benchmark.spec.space
 
     def cifar10(self):
         """The decoded CIFAR-10 training set (loaded on first use)."""
@@ -59,11 +57,8 @@ class RunContext:
         return self._cifar
 
     def data_hashes(self) -> dict[str, str]:
-        """Content hashes of the data this run read (recorded in the result's provenance)."""
-        hashes = {"ground_truth": self.benchmark.gt_sha256}
-        if self._cifar is not None:
-            hashes["cifar10_content"] = self._cifar.content_sha256
-        return hashes
+        """Content hashes of the data the estimator read (recorded in the result's provenance)."""
+        return {} if self._cifar is None else {"cifar10_content": self._cifar.content_sha256}
 
 
 class Estimator(abc.ABC):

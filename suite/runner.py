@@ -80,7 +80,7 @@ def run(spec: RunSpec, progress: bool = True, loaded: LoadedBenchmark | None = N
 
     device = resolve_device(spec.device)
     determinism = provenance.apply_determinism(spec.seed)
-    ctx = RunContext(benchmark=benchmark, seed=spec.seed, device=device, data_dir=spec.data_dir, cache_dir=spec.cache_dir)
+    ctx = RunContext(space=bench_spec.space, seed=spec.seed, device=device, data_dir=spec.data_dir, cache_dir=spec.cache_dir)
     estimator.prepare(ctx)
 
     snapshots = []
@@ -114,7 +114,7 @@ def run(spec: RunSpec, progress: bool = True, loaded: LoadedBenchmark | None = N
         provenance={
             "environment": provenance.environment(device),
             "determinism": determinism,
-            "data": ctx.data_hashes(),
+            "data": {"ground_truth": benchmark.gt_sha256, **ctx.data_hashes()},
             "started_at": started_at,
             "wall_time_s": round(time.perf_counter() - started, 3),
         },

@@ -80,7 +80,7 @@ def test_random_baseline_is_order_free_and_seeded(nb201):
 
     archs = nb201.archs[:100]
     est = RandomScore()
-    s20 = est.score(archs, RunContext(nb201, seed=20))
-    assert (est.score(archs[::-1], RunContext(nb201, seed=20))[::-1] == s20).all()
-    assert not (est.score(archs, RunContext(nb201, seed=2020)) == s20).any()
+    s20 = est.score(archs, RunContext(nb201.spec.space, seed=20))
+    assert (est.score(archs[::-1], RunContext(nb201.spec.space, seed=20))[::-1] == s20).all()
+    assert not (est.score(archs, RunContext(nb201.spec.space, seed=2020)) == s20).any()
     assert ((s20 >= 0) & (s20 < 1)).all()

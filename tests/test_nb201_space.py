@@ -59,6 +59,13 @@ def test_ground_truth_covers_the_space_once(nb201):
     assert nb201.arch_ids.tolist() == list(range(15625))
 
 
+def test_index_to_architecture_and_back(nb201):
+    first = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    assert format_arch(nb201.arch(0)) == first and nb201.index_of(parse_arch(first)) == 0
+    assert all(nb201.index_of(nb201.arch(i)) == i for i in range(0, 15625, 97))
+    assert nb201.index_of(nb201.arch(15624)) == 15624
+
+
 def test_canonical_form_equals_iso_key_on_every_row(nb201):
     ours = [canonical_form(a) for a in nb201.archs]
     theirs = nb201.table["iso_key"].tolist()
