@@ -84,3 +84,24 @@ def test_random_baseline_is_order_free_and_seeded(nb201):
     assert (est.score(archs[::-1], RunContext(nb201.spec.space, seed=20))[::-1] == s20).all()
     assert not (est.score(archs, RunContext(nb201.spec.space, seed=2020)) == s20).any()
     assert ((s20 >= 0) & (s20 < 1)).all()
+
+
+def test_run_json_output(data_dir, tmp_path, capsys):
+    assert main(["run", "-e", "params", "-b", "nb201", "--sample", "300", "--json", "-q",
+                 "--data-dir", str(data_dir), "--out", str(tmp_path / "p.json")]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["final"]["n"] == 300 and printed["final"]["nonfinite_policy"] == "worst"
+    assert set(printed["final"]["values"]) >= {"KD", "SpearmanR", "LC", "P@top5%", "BR@0.5%"}
+
+
+def test_leaderboard_table_lists_results_and_skips_broken_files(data_dir, tmp_path, capsys):
+    for seed in ("20", "2020"):
+        assert main(["run", "-e", "random", "-b", "nb201", "--seed", seed, "--sample", "400", "-q",
+                     "--data-dir", str(data_dir), "--out", str(tmp_path / f"random-{seed}.json")]) == 0
+    (tmp_path / "broken.json").write_text("{")
+    capsys.readouterr()
+    assert main(["leaderboard", "table", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert len(rows) == 1 and rows[0]["estimator"] == "random" and rows[0]["seeds"] == 2
+    assert "broken.json: not valid JSON" in captured.err

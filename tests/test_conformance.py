@@ -1,0 +1,28 @@
+"""Every registered estimator passes the contract check (new estimators are covered automatically)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from suite.conformance import check_estimator
+from suite.estimator import Estimator
+from suite.registry import list_estimators
+from suite.spaces import nb201
+
+
+@pytest.mark.parametrize("cls", list_estimators(), ids=lambda c: c.name)
+def test_registered_estimator_conforms(cls, data_dir, cache_dir):
+    archs = nb201.sample_archs(np.random.default_rng(1), 4)
+    check_estimator(cls, nb201.NB201, archs, data_dir=data_dir, cache_dir=cache_dir)
+
+
+def test_the_check_catches_a_broken_estimator():
+    class Shuffled(Estimator):
+        name, family, summary = "shuffled", "baseline", "order-dependent"
+
+        def score(self, archs, ctx, snapshot="final"):
+            return np.arange(len(archs), dtype=np.float64)  # depends on position, not architecture
+
+    with pytest.raises(AssertionError, match="declared deterministic"):
+        check_estimator(Shuffled, nb201.NB201, nb201.sample_archs(np.random.default_rng(0), 3))
