@@ -79,7 +79,12 @@ def load_cifar10_train(data_dir: Path, cache_dir: Path | None = None) -> Cifar10
         images, labels = _decode(files)
         cached = Cifar10Train(images, labels, sha256_arrays(images, labels))
         if cache_dir is not None:
-            _write_cache(cache_dir, key, cached)
+            try:
+                _write_cache(cache_dir, key, cached)
+            except OSError as exc:  # a read-only cache costs a re-decode next time, nothing more
+                import warnings
+
+                warnings.warn(f"cannot cache decoded CIFAR-10 in {cache_dir}: {exc.strerror}", stacklevel=2)
     if cached.content_sha256 != CIFAR10_TRAIN.content_sha256:
         raise DataError(
             f"CIFAR-10 under {files[0].parent} does not hold the expected images "
