@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -11,28 +11,33 @@ from suite.estimator import Estimator, RunContext
 from suite.registry import register_estimator
 
 
+class _SpaceCost(Estimator):
+    """A cost the search space computes for the standalone network (bigger = predicted better)."""
+
+    family = "baseline"
+    space_method: ClassVar[str] = ""
+
+    def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
+        cost = getattr(ctx.space, self.space_method)
+        return np.array([cost(a) for a in archs], dtype=np.float64)
+
+
 @register_estimator
-class Params(Estimator):
+class Params(_SpaceCost):
     """Number of parameters of the standalone network, as the benchmark counts them."""
 
     name = "params"
-    family = "baseline"
     summary = "parameter count of the standalone network (bigger = predicted better)"
-
-    def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
-        return np.array([ctx.space.param_count(a) for a in archs], dtype=np.float64)
+    space_method = "param_count"
 
 
 @register_estimator
-class Flops(Estimator):
+class Flops(_SpaceCost):
     """Multiply-accumulates of one input through the standalone network."""
 
     name = "flops"
-    family = "baseline"
     summary = "FLOPs (multiply-accumulates) of the standalone network (more = predicted better)"
-
-    def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
-        return np.array([ctx.space.flop_count(a) for a in archs], dtype=np.float64)
+    space_method = "flop_count"
 
 
 @register_estimator

@@ -118,3 +118,20 @@ def test_pull_offline_without_cache_is_one_clear_line(tmp_path):
         pull("cifar10", tmp_path, offline=True, hub_cache_dir=tmp_path / "empty")
     with pytest.raises(UsageError, match="unknown data file"):
         pull("imagenet", tmp_path, offline=True)
+
+
+def test_unwritable_cache_warns_and_still_loads(data_dir, cifar, tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar10, "_decode", lambda files: (cifar.images, cifar.labels))
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    with pytest.warns(UserWarning, match="cannot cache decoded CIFAR-10"):
+        loaded = cifar10.load_cifar10_train(data_dir, blocker)
+    assert loaded.content_sha256 == cifar.content_sha256
+
+
+def test_wrong_images_are_refused(data_dir, cifar, monkeypatch):
+    altered = cifar.images.copy()
+    altered[0, 0, 0, 0] ^= 1
+    monkeypatch.setattr(cifar10, "_decode", lambda files: (altered, cifar.labels))
+    with pytest.raises(DataError, match="does not hold the expected images"):
+        cifar10.load_cifar10_train(data_dir, None)
