@@ -54,51 +54,109 @@ def list_cmd(as_json: bool) -> None:
     click.echo(tabulate([[b["name"], b["archs"], b["title"]] for b in benchmarks], tablefmt="plain"))
 
 
+#: ``-e`` shorthands that expand to several estimators, computed in one sweep.
+ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
+
+
 @cli.command("run")
-@click.option("-e", "--estimator", required=True, help="Registered estimator name (see `suite list`).")
+@click.option("-e", "--estimator", required=True,
+              help="Registered estimator name (see `suite list`), a comma-separated list, or zero-shot-all.")
 @click.option("-b", "--benchmark", required=True, help="Benchmark name (see `suite list`).")
 @click.option("--seed", type=click.Choice([str(s) for s in protocol.SEEDS]), default=str(protocol.SEEDS[0]),
               show_default=True, help="One of the protocol's seeds.")
 @click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE",
-              help="Estimator option (repeatable).")
+              help="Estimator option (repeatable); with several estimators, each takes the options it has.")
 @click.option("--sample", type=click.IntRange(min=1), default=None,
               help="Score a fixed seeded sample of N architectures instead of the whole subset.")
 @click.option("--gt", "gt_column", default=None, help="Ground-truth column (default: the protocol's).")
 @click.option("--nonfinite", type=click.Choice(["worst", "drop"]), default="worst", show_default=True,
-              help="How NaN/inf scores enter the criteria.")
+              help="How NaN/inf scores enter the criteria: ranked last, or left out.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:i].")
 @_data_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Result file [default: results/<benchmark>/<estimator>/seed<seed>.json].")
-@click.option("--overwrite", is_flag=True, help="Replace an existing result file.")
+              help="Result file of a single estimator [default: <out-dir>/<benchmark>/<estimator>/seed<seed>.json].")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Root of the default result paths.")
+@click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def run_cmd(estimator, benchmark, seed, config_items, sample, gt_column, nonfinite, device, data_dir, cache_dir,
-            out, overwrite, as_json, quiet) -> None:
-    """Run one estimator on one benchmark, print the criteria, write the result file."""
-    from suite.estimator import parse_config_items
-    from suite.registry import get_estimator_class
+            out, out_dir, overwrite, as_json, quiet) -> None:
+    """Run estimators on one benchmark, print the criteria, write one result file per estimator."""
     from suite.results import write_result
-    from suite.runner import RunSpec, run
+    from suite.runner import RunSpec, run_many
 
     seed = int(seed)
-    config = parse_config_items(get_estimator_class(estimator), config_items)
-    out = out or Path("results") / benchmark / estimator / f"seed{seed}.json"
-    if out.exists() and not overwrite:
-        raise UsageError(f"{out} exists; pass --overwrite to replace it or --out to write elsewhere")
-    spec = RunSpec(benchmark=benchmark, estimator=estimator, seed=seed, config=config, sample=sample,
-                   gt_column=gt_column, nonfinite=nonfinite, device=device,
-                   data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
-    result = run(spec, progress=not quiet)
-    write_result(result, out)
+    names = expand_estimators(estimator)
+    configs = configs_for(names, config_items)
+    if out is not None and len(names) > 1:
+        raise UsageError(f"--out names one file but {len(names)} estimators run; use --out-dir")
+    targets = [out or out_dir / benchmark / name / f"seed{seed}.json" for name in names]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
+    specs = [RunSpec(benchmark=benchmark, estimator=name, seed=seed, config=configs[name], sample=sample,
+                     gt_column=gt_column, nonfinite=nonfinite, device=device,
+                     data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
+             for name in names]
+    results = run_many(specs, progress=not quiet)
+    for result, target in zip(results, targets):
+        write_result(result, target)
     if as_json:
-        click.echo(json.dumps({s.label: s.criteria.model_dump() for s in result.snapshots}, indent=1))
+        payload = {r.estimator.name: {s.label: s.criteria.model_dump() for s in r.snapshots} for r in results}
+        click.echo(json.dumps(payload if len(results) > 1 else next(iter(payload.values())), indent=1))
     else:
-        click.echo(criteria_table(result))
-    click.echo(f"wrote {out}", err=True)
+        click.echo("\n\n".join(criteria_table(r, paths.data_dir(data_dir)) for r in results))
+    for result, target in zip(results, targets):
+        criteria = result.snapshots[-1].criteria
+        nonfinite = f", {criteria.n_nonfinite} non-finite (ranked {'last' if criteria.nonfinite_policy == 'worst' else 'out'})"
+        click.echo(f"wrote {target}: {len(result.arch_ids)} architectures{nonfinite if criteria.n_nonfinite else ''}",
+                   err=True)
 
 
-def criteria_table(result) -> str:
+def expand_estimators(text: str) -> list[str]:
+    """``-e`` value -> estimator names: a name, a comma-separated list, or a set from ESTIMATOR_SETS."""
+    from suite.registry import get_estimator_class, list_estimators
+
+    names: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item in ESTIMATOR_SETS:
+            names.extend(c.name for c in list_estimators() if c.family == ESTIMATOR_SETS[item])
+        else:
+            names.append(get_estimator_class(item).name)
+    if not names:
+        raise UsageError("-e/--estimator names no estimator")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UsageError(f"estimator {duplicates[0]!r} is named twice in -e")
+    return names
+
+
+def configs_for(names: list[str], items: tuple[str, ...]) -> dict[str, dict]:
+    """Each estimator's options from ``-c key=value`` items. With one estimator every key must be
+    one of its options; with several, each takes the keys it has and every key must fit at least one."""
+    import dataclasses
+
+    from suite.estimator import parse_config_items
+    from suite.registry import get_estimator_class
+
+    classes = {name: get_estimator_class(name) for name in names}
+    if len(names) == 1:
+        return {names[0]: parse_config_items(classes[names[0]], items)}
+    configs = {}
+    for name, cls in classes.items():
+        accepted = {f.name for f in dataclasses.fields(cls.Config)}
+        configs[name] = parse_config_items(cls, [i for i in items if i.partition("=")[0] in accepted])
+    for item in items:
+        key = item.partition("=")[0]
+        if not any(key in {f.name for f in dataclasses.fields(c.Config)} for c in classes.values()):
+            raise UsageError(f"no estimator in {', '.join(names)} has option {key!r}")
+    return configs
+
+
+def criteria_table(result, data_dir: Path | None = None) -> str:
     """The criteria of every snapshot as a text table (rows: criteria; columns: snapshots)."""
     labels = [s.label for s in result.snapshots]
     names = list(result.snapshots[0].criteria.values)
@@ -106,7 +164,25 @@ def criteria_table(result) -> str:
     first = result.snapshots[0].criteria
     head = (f"{result.estimator.name} on {result.benchmark.name} (seed {result.seed}, GT {result.benchmark.ground_truth}, "
             f"n = {first.n}, non-finite scores: {first.n_nonfinite}, policy {first.nonfinite_policy})")
+    last = result.snapshots[-1]
+    if last.per_batch and len(last.per_batch) > 1:  # the mean over the first 1, 3, 5 batches too
+        from suite.metrics import compute_criteria
+
+        gt = _result_gt(result, data_dir)
+        for k in [k for k in (1, 3, 5) if k < len(last.per_batch)]:
+            values = compute_criteria(result.scores(last.label, batches=k), gt, last.criteria.nonfinite_policy).values
+            labels.append(f"{last.label} (first {k} batches)")
+            for row in rows:
+                row.append(_fmt(values.get(row[0])))
     return head + "\n" + tabulate(rows, headers=["criterion", *labels], tablefmt="github")
+
+
+def _result_gt(result, data_dir: Path | None):
+    """The ground truth aligned with ``result.arch_ids`` (the benchmark is loaded from the data dir)."""
+    from suite.benchmarks import get_benchmark
+
+    benchmark = get_benchmark(result.benchmark.name).load(paths.data_dir(data_dir))
+    return benchmark.ground_truth(result.benchmark.ground_truth)[benchmark.positions(result.arch_ids)]
 
 
 def _fmt(value) -> str:

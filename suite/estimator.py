@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -97,7 +98,36 @@ class Estimator(abc.ABC):
 
     @abc.abstractmethod
     def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
-        """float64 [len(archs)] scores, higher = predicted better."""
+        """Scores of ``archs``, higher = predicted better, as float64:
+
+        - [n]: one score per architecture;
+        - [n, b]: one value per scoring batch; the runner stores them and scores by their mean;
+        - [n, m] when :meth:`components` names m columns: inputs of :meth:`combine`.
+        """
+
+    def components(self) -> tuple[str, ...]:
+        """Names of the columns ``score`` returns when the final score combines them over all scored
+        architectures (e.g. a vote); empty (the default) when ``score`` gives the scores itself."""
+        return ()
+
+    def combine(self, values: np.ndarray) -> np.ndarray:
+        """float64 [N, m] component values of all scored architectures -> float64 [N] scores."""
+        raise NotImplementedError(f"{type(self).__name__} names components but does not combine them")
+
+    def reference_gt_column(self) -> str | None:
+        """The ground-truth column a reproduction preset was published against (None: the protocol's).
+        Used only when the user names no column."""
+        return None
+
+    def fusion_group(self) -> Hashable | None:
+        """Estimators of one class returning equal groups can be scored together by
+        ``type(self).score_fused`` (sharing work per architecture); None: never fused."""
+        return None
+
+    @classmethod
+    def score_fused(cls, estimators: Sequence[Estimator], archs: Sequence[Any], ctx: RunContext) -> list[np.ndarray]:
+        """Scores of several estimators of one fusion group: one array per estimator, as ``score``."""
+        return [e.score(archs, ctx) for e in estimators]
 
 
 def parse_config_items(estimator_cls: type[Estimator], items: Sequence[str]) -> dict[str, Any]:

@@ -66,9 +66,17 @@ class CriteriaBlock(_Model):
 
 
 class Snapshot(_Model):
+    """One score vector and its criteria.
+
+    ``per_batch`` ([b][n], optional): one value per scoring batch; ``scores`` is their mean.
+    ``components`` (name -> [n], optional): the inputs an estimator combined into ``scores``.
+    """
+
     label: str
     scores: list[ScoreValue]
     criteria: CriteriaBlock
+    per_batch: list[list[ScoreValue]] | None = None
+    components: dict[str, list[ScoreValue]] | None = None
 
 
 class Failure(_Model):
@@ -101,17 +109,35 @@ class ResultFile(_Model):
         if len(set(map(str, self.arch_ids))) != len(self.arch_ids):
             raise ResultFileError("arch_ids holds duplicates")
         for snap in self.snapshots:
-            if len(snap.scores) != len(self.arch_ids):
-                raise ResultFileError(
-                    f"snapshot {snap.label!r} has {len(snap.scores)} scores for {len(self.arch_ids)} arch_ids"
-                )
+            vectors = {"scores": snap.scores}
+            vectors.update({f"per_batch[{b}]": v for b, v in enumerate(snap.per_batch or [])})
+            vectors.update({f"components.{k}": v for k, v in (snap.components or {}).items()})
+            for where, values in vectors.items():
+                if len(values) != len(self.arch_ids):
+                    raise ResultFileError(
+                        f"snapshot {snap.label!r} {where} has {len(values)} values for {len(self.arch_ids)} arch_ids"
+                    )
 
-    def scores(self, label: str | None = None) -> np.ndarray:
-        """float64 [n] scores of snapshot ``label`` (default: the last)."""
+    def snapshot(self, label: str | None = None) -> Snapshot:
+        """Snapshot ``label`` (default: the last)."""
         snap = self.snapshots[-1] if label is None else next((s for s in self.snapshots if s.label == label), None)
         if snap is None:
             raise ResultFileError(f"no snapshot {label!r}; have {[s.label for s in self.snapshots]}")
-        return decode_scores(snap.scores)
+        return snap
+
+    def scores(self, label: str | None = None, batches: int | None = None) -> np.ndarray:
+        """float64 [n] scores of snapshot ``label`` (default: the last).
+
+        Args:
+            batches: the mean over the first ``batches`` per-batch values instead (needs per-batch values).
+        """
+        snap = self.snapshot(label)
+        if batches is None:
+            return decode_scores(snap.scores)
+        if not snap.per_batch or not 1 <= batches <= len(snap.per_batch):
+            have = len(snap.per_batch or [])
+            raise ResultFileError(f"snapshot {snap.label!r} holds {have} per-batch values; cannot average {batches}")
+        return np.stack([decode_scores(v) for v in snap.per_batch[:batches]], axis=1).mean(axis=1)
 
 
 def encode_scores(scores: np.ndarray) -> list[ScoreValue]:

@@ -57,7 +57,9 @@ def _mutate(result, tmp_path, change):
 @pytest.mark.parametrize("change, fragment", [
     (lambda r: r.update(schema_version=2), "schema_version 2 is not supported"),
     (lambda r: r.update(extra_field=1), "extra_field"),
-    (lambda r: r["snapshots"][0]["scores"].pop(), "scores for 200 arch_ids"),
+    (lambda r: r["snapshots"][0]["scores"].pop(), "scores has 199 values for 200 arch_ids"),
+    (lambda r: r["snapshots"][0].update(per_batch=[[0.5] * 200, [0.5] * 3]), "per_batch[1] has 3 values"),
+    (lambda r: r["snapshots"][0].update(components={"snip": [1.0]}), "components.snip has 1 values"),
     (lambda r: r["snapshots"][0]["scores"].__setitem__(0, "big"), "snapshots.0.scores.0"),
     (lambda r: r["protocol"].update(fingerprint="abc"), "protocol.fingerprint"),
     (lambda r: r.pop("seed"), "field seed"),

@@ -157,7 +157,10 @@ def _write_cache(cache_dir: Path, key: str, data: Cifar10Train) -> None:
 def normalize(images: np.ndarray | torch.Tensor, normalization: str = "exact") -> torch.Tensor:
     """uint8 images [N, 32, 32, 3] -> float32 tensor [N, 3, 32, 32], scaled to [0, 1] and normalised."""
     mean, std = NORMALIZATIONS[normalization]
-    x = torch.as_tensor(np.asarray(images)).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+    images = np.asarray(images)
+    if not images.flags.writeable:  # a read-only memory map: torch wants writable memory
+        images = images.copy()
+    x = torch.as_tensor(images).permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
     return (x - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 

@@ -28,6 +28,10 @@ class SearchSpace(Protocol):
     def build_network(self, arch: Any, **options: Any) -> nn.Module:
         """The standalone network of ``arch`` (a fresh, randomly initialised module)."""
 
+    def build_supernet(self, **options: Any) -> nn.Module:
+        """A randomly initialised supernet whose ``subnet(arch)`` is a standalone network of ``arch``
+        holding copies of the supernet's weights (optional: spaces without one omit it)."""
+
     def param_count(self, arch: Any) -> int:
         """Parameters of the standalone network, as the benchmark counts them."""
 

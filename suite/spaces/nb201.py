@@ -194,6 +194,13 @@ def flop_count(arch: Nb201Arch, init_channels: int = 16, cells_per_stage: int = 
     return _skeleton_flops(init_channels, num_classes) + cells_per_stage * sum(per_stage)
 
 
+def relu_count(arch: Nb201Arch, cells_per_stage: int = 5) -> int:
+    """ReLU applications in one forward pass of the standalone network: one per convolution in the
+    cells, two per reduction block, one before the classifier."""
+    convs = sum(op in ("nor_conv_1x1", "nor_conv_3x3") for op in arch.ops)
+    return 3 * cells_per_stage * convs + 2 * 2 + 1
+
+
 class Nb201Space:
     """The NB201 space behind the :class:`~suite.spaces.base.SearchSpace` interface."""
 
@@ -217,11 +224,23 @@ class Nb201Space:
 
         return Nb201Network(arch, **options)
 
+    def build_supernet(self, **options):
+        """The weight bank of every candidate op; ``.subnet(arch)`` gives a network sharing its weights.
+
+        Options: those of :class:`~suite.spaces.nb201_supernet.Nb201Supernet`.
+        """
+        from suite.spaces.nb201_supernet import Nb201Supernet
+
+        return Nb201Supernet(**options)
+
     def param_count(self, arch: Nb201Arch) -> int:
         return param_count(arch)
 
     def flop_count(self, arch: Nb201Arch) -> int:
         return flop_count(arch)
+
+    def relu_count(self, arch: Nb201Arch) -> int:
+        return relu_count(arch)
 
 
 NB201 = Nb201Space()

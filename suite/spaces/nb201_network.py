@@ -87,6 +87,27 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
+def build_skeleton(module: nn.Module, make_cell, init_channels: int, cells_per_stage: int, num_classes: int,
+                   track_running_stats: bool) -> None:
+    """Give ``module`` the NB201 skeleton: ``stem``, ``layers`` (3 stages of ``make_cell(width)``
+    with residual reductions between them), ``head_norm`` and ``classifier``. Shared by the
+    standalone network and the supernet so their parameter names line up."""
+    c = init_channels
+    module.stem = nn.Sequential(
+        nn.Conv2d(3, c, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c, track_running_stats=track_running_stats),
+    )
+    layers: list[nn.Module] = []
+    for stage in range(3):
+        width = c * 2**stage
+        if stage > 0:
+            layers.append(ResidualReduction(width // 2, width, track_running_stats))
+        layers.extend(make_cell(width) for _ in range(cells_per_stage))
+    module.layers = nn.Sequential(*layers)
+    module.head_norm = nn.Sequential(nn.BatchNorm2d(4 * c, track_running_stats=track_running_stats), nn.ReLU())
+    module.classifier = nn.Linear(4 * c, num_classes)
+
+
 class Nb201Network(nn.Module):
     """The standalone network of one NB201 cell.
 
@@ -105,26 +126,14 @@ class Nb201Network(nn.Module):
         super().__init__()
         if init_channels < 1 or cells_per_stage < 1 or num_classes < 1:
             raise ValueError("init_channels, cells_per_stage and num_classes must be positive")
-        c = init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, c, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c, track_running_stats=track_running_stats),
-        )
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            width = c * 2**stage
-            if stage > 0:
-                layers.append(ResidualReduction(width // 2, width, track_running_stats))
-            layers.extend(Nb201Cell(arch, width, cell_bn_affine, track_running_stats) for _ in range(cells_per_stage))
-        self.layers = nn.Sequential(*layers)
-        self.head_norm = nn.Sequential(nn.BatchNorm2d(4 * c, track_running_stats=track_running_stats), nn.ReLU())
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * c, num_classes)
+        build_skeleton(self, lambda width: Nb201Cell(arch, width, cell_bn_affine, track_running_stats),
+                       init_channels, cells_per_stage, num_classes, track_running_stats)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3, 32, 32] normalised images -> pooled features [N, 4C]."""
         out = self.head_norm(self.layers(self.stem(x)))
-        return self.pool(out).flatten(1)
+        # A mean rather than AdaptiveAvgPool2d: its CUDA backward has no deterministic kernel.
+        return out.mean(dim=(2, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, 3, 32, 32] normalised images -> logits [N, num_classes]."""

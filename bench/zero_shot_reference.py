@@ -1,0 +1,71 @@
+"""Compare zero-shot result files with the published numbers and print the study-protocol table.
+
+Usage:
+    python bench/zero_shot_reference.py abdelfattah RESULTS_DIR   # |Spearman| vs Abdelfattah et al. 2021
+    python bench/zero_shot_reference.py criteria RESULTS_DIR      # KD, SpearmanR, P@top5%, P@bottom5%
+
+RESULTS_DIR holds ``<benchmark>/<estimator>/seed<seed>.json`` as ``suite run --out-dir`` writes them.
+The criteria are recomputed from the stored scores against the suite's ground truth (never read
+from the file), with the file's non-finite policy.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from suite import paths
+from suite.benchmarks import get_benchmark
+from suite.metrics import compute_criteria
+from suite.results import read_result
+
+#: |Spearman rho| on NB201 CIFAR-10 (GT cifar10valid_test_200), Abdelfattah et al., ICLR 2021, Table 2.
+PUBLISHED_SPEARMAN = {"grad_norm": 0.594, "snip": 0.596, "grasp": 0.514, "fisher": 0.360,
+                      "synflow": 0.737, "jacob_cov": 0.731}
+ORDER = ["grad_norm", "plain", "snip", "grasp", "fisher", "synflow", "synflow_bn", "jacob_cov", "relu_logdet",
+         "relu", "vote", "params", "flops"]
+
+
+def _recomputed(root: Path):
+    loaded = {}
+    for path in sorted(root.glob("*/*/seed*.json")):
+        result = read_result(path)
+        if result.benchmark.name not in loaded:
+            loaded[result.benchmark.name] = get_benchmark(result.benchmark.name).load(paths.data_dir())
+        bench = loaded[result.benchmark.name]
+        gt = bench.ground_truth(result.benchmark.ground_truth)[bench.positions(result.arch_ids)]
+        snap = result.snapshots[-1]
+        criteria = compute_criteria(result.scores(), gt, nonfinite=snap.criteria.nonfinite_policy)
+        yield result, criteria
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2 or argv[0] not in ("abdelfattah", "criteria"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, root = argv[0], Path(argv[1])
+    rows = []
+    for result, criteria in _recomputed(root):
+        name = result.estimator.name
+        rho = criteria.values["SpearmanR"]
+        if mode == "abdelfattah":
+            published = PUBLISHED_SPEARMAN.get(name)
+            rows.append([name, criteria.n, criteria.n_nonfinite, abs(rho),
+                         "-" if published is None else published,
+                         "-" if published is None else f"{abs(rho) - published:+.3f}"])
+        else:
+            v = criteria.values
+            rows.append([name, criteria.n, criteria.n_nonfinite, v["KD"], rho, v["P@top5%"], v["P@bottom5%"]])
+    rows.sort(key=lambda r: ORDER.index(r[0]) if r[0] in ORDER else len(ORDER))
+    if mode == "abdelfattah":
+        headers = ["measure", "n", "non-finite", "|SpearmanR| here", "published", "difference"]
+    else:
+        headers = ["measure", "n", "non-finite", "KD", "SpearmanR", "P@top5%", "P@bottom5%"]
+    print(tabulate(rows, headers=headers, tablefmt="github", floatfmt=".3f"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

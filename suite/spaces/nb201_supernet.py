@@ -1,0 +1,75 @@
+"""The NB201 supernet as a weight bank: every candidate operation of every edge of every cell.
+
+The study scores zero-shot estimators on "a sub-network of a randomly initialised supernet".
+:class:`Nb201Supernet` holds one module per (cell, edge, operation) plus the shared stem,
+reduction blocks and head; :meth:`Nb201Supernet.subnet` returns the standalone
+:class:`~suite.spaces.nb201_network.Nb201Network` of an architecture whose weights are copies of
+the supernet's. Two architectures that share an operation on an edge therefore start from the
+same weights, and a sub-network does not depend on which architectures were built before it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from suite.spaces.nb201 import OPS, Nb201Arch
+from suite.spaces.nb201_network import Nb201Network, build_skeleton, make_op
+
+
+class Nb201SuperCell(nn.Module):
+    """All candidate operations of one cell: ``edges[e][op]`` (parameter-free ops included)."""
+
+    def __init__(self, channels: int, bn_affine: bool, track_running_stats: bool) -> None:
+        super().__init__()
+        self.edges = nn.ModuleList(
+            nn.ModuleDict({op: make_op(op, channels, bn_affine, track_running_stats) for op in OPS})
+            for _ in range(6)
+        )
+
+
+class Nb201Supernet(nn.Module):
+    """The weight bank of the NB201 space; same skeleton and key layout as ``Nb201Network``.
+
+    Args:
+        init_channels, cells_per_stage, num_classes: as for ``Nb201Network``.
+        cell_bn_affine: affine BN inside cells (the study's supernet: False).
+        track_running_stats: as for ``Nb201Network``.
+    """
+
+    def __init__(self, init_channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
+                 cell_bn_affine: bool = False, track_running_stats: bool = True) -> None:
+        super().__init__()
+        self.options = {"init_channels": init_channels, "cells_per_stage": cells_per_stage,
+                        "num_classes": num_classes, "cell_bn_affine": cell_bn_affine,
+                        "track_running_stats": track_running_stats}
+        build_skeleton(self, lambda width: Nb201SuperCell(width, cell_bn_affine, track_running_stats),
+                       init_channels, cells_per_stage, num_classes, track_running_stats)
+
+    def subnet(self, arch: Nb201Arch) -> Nb201Network:
+        """The standalone network of ``arch`` holding copies of this supernet's weights and buffers.
+
+        The network is built on the meta device (no random init is drawn) and then given cloned
+        tensors, so building it neither costs an initialisation nor advances any generator.
+        """
+        with torch.device("meta"):
+            net = Nb201Network(arch, **self.options)
+        bank = {key: tensor for key, tensor in self.named_tensors()}
+        state = {}
+        for key in net.state_dict():
+            state[key] = bank[self._bank_key(key, arch)].detach().clone()
+        net.load_state_dict(state, assign=True)
+        return net
+
+    def named_tensors(self):
+        """(key, tensor) of every parameter and buffer, keyed as in ``state_dict``."""
+        yield from self.named_parameters()
+        yield from self.named_buffers()
+
+    def _bank_key(self, key: str, arch: Nb201Arch) -> str:
+        """``layers.i.edges.e.<rest>`` of a cell in the standalone net -> ``layers.i.edges.e.<op>.<rest>``."""
+        parts = key.split(".")
+        if len(parts) > 3 and parts[0] == "layers" and parts[2] == "edges":
+            edge = int(parts[3])
+            return ".".join([*parts[:4], arch.ops[edge], *parts[4:]])
+        return key
