@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    # installs into .venv, then a real `suite run` on all 15,625 NB201 architectures
+#   make run    # installs into .venv, then real `suite run`s on NB201 (baselines and relu on all 15,625, synflow on 500)
 #   make test   # installs into .venv, then the default test suite
 # DATA points at the data directory (default: ../shared/data beside this checkout).
 
@@ -24,6 +24,8 @@ install: $(BIN)/suite
 run: install
 	$(BIN)/suite run --estimator flops --benchmark nb201 --seed 20 --overwrite --out results/nb201/flops/seed20.json
 	$(BIN)/suite run --estimator params --benchmark nb201 --seed 20 --overwrite --out results/nb201/params/seed20.json
+	$(BIN)/suite run --estimator relu --benchmark nb201 --seed 20 --overwrite --out results/nb201/relu/seed20.json
+	$(BIN)/suite run --estimator synflow --benchmark nb201 --seed 20 --sample 500 --overwrite --out results/nb201/synflow/seed20-sample500.json
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -33,3 +35,5 @@ test-all: install
 
 bench: install
 	$(BIN)/python bench/bench_metrics.py
+	$(BIN)/python bench/bench_zero_shot.py --archs 10
+	$(BIN)/python bench/bench_zero_shot_memory.py --archs 500

@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from tabulate import tabulate
 
 from suite import paths
@@ -28,6 +30,22 @@ ORDER = ["grad_norm", "plain", "snip", "grasp", "fisher", "synflow", "synflow_bn
          "relu", "vote", "params", "flops"]
 
 
+#: Share of GT-ordered pairs on which the majority of synflow, jacob_cov, snip agrees with the GT
+#: (Abdelfattah et al. 2021, NB201 CIFAR-10).
+PUBLISHED_VOTE_AGREEMENT = 0.817
+
+
+def pairwise_majority_agreement(components: np.ndarray, gt: np.ndarray) -> float:
+    """Share of pairs with different GT on which the majority of the component measures orders the
+    pair as the GT does. components: float [n, m] (NaN = worst); gt: float [n]."""
+    clean = np.where(np.isnan(components), -np.inf, components)
+    votes = sum(np.greater.outer(clean[:, k], clean[:, k]).astype(int) - np.less.outer(clean[:, k], clean[:, k])
+                for k in range(clean.shape[1]))
+    truth = np.sign(np.subtract.outer(gt, gt))
+    upper = np.triu(np.ones_like(truth, dtype=bool), k=1) & (truth != 0)
+    return float((np.sign(votes)[upper] == truth[upper]).mean())
+
+
 def _recomputed(root: Path):
     loaded = {}
     for path in sorted(root.glob("*/*/seed*.json")):
@@ -38,7 +56,7 @@ def _recomputed(root: Path):
         gt = bench.ground_truth(result.benchmark.ground_truth)[bench.positions(result.arch_ids)]
         snap = result.snapshots[-1]
         criteria = compute_criteria(result.scores(), gt, nonfinite=snap.criteria.nonfinite_policy)
-        yield result, criteria
+        yield result, criteria, gt
 
 
 def main(argv: list[str]) -> int:
@@ -47,9 +65,15 @@ def main(argv: list[str]) -> int:
         return 2
     mode, root = argv[0], Path(argv[1])
     rows = []
-    for result, criteria in _recomputed(root):
+    agreement = None
+    for result, criteria, gt in _recomputed(root):
         name = result.estimator.name
         rho = criteria.values["SpearmanR"]
+        if mode == "abdelfattah" and result.snapshots[-1].components:
+            from suite.results import decode_scores
+
+            components = np.stack([decode_scores(v) for v in result.snapshots[-1].components.values()], axis=1)
+            agreement = pairwise_majority_agreement(components, gt)
         if mode == "abdelfattah":
             published = PUBLISHED_SPEARMAN.get(name)
             rows.append([name, criteria.n, criteria.n_nonfinite, abs(rho),
@@ -64,6 +88,9 @@ def main(argv: list[str]) -> int:
     else:
         headers = ["measure", "n", "non-finite", "KD", "SpearmanR", "P@top5%", "P@bottom5%"]
     print(tabulate(rows, headers=headers, tablefmt="github", floatfmt=".3f"))
+    if agreement is not None:
+        print(f"vote: majority agrees with the GT order on {agreement:.3f} of pairs "
+              f"(published {PUBLISHED_VOTE_AGREEMENT})")
     return 0
 
 

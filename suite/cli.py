@@ -66,6 +66,9 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
               show_default=True, help="One of the protocol's seeds.")
 @click.option("-c", "--config", "config_items", multiple=True, metavar="KEY=VALUE",
               help="Estimator option (repeatable); with several estimators, each takes the options it has.")
+@click.option("--batches", type=click.IntRange(min=1), default=None,
+              help="Scoring batches (zero-shot); the same as -c batches=N.")
+@click.option("--preset", default=None, help="Zero-shot preset (study, abdelfattah2021); the same as -c preset=NAME.")
 @click.option("--sample", type=click.IntRange(min=1), default=None,
               help="Score a fixed seeded sample of N architectures instead of the whole subset.")
 @click.option("--gt", "gt_column", default=None, help="Ground-truth column (default: the protocol's).")
@@ -80,7 +83,7 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def run_cmd(estimator, benchmark, seed, config_items, sample, gt_column, nonfinite, device, data_dir, cache_dir,
+def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, gt_column, nonfinite, device, data_dir, cache_dir,
             out, out_dir, overwrite, as_json, quiet) -> None:
     """Run estimators on one benchmark, print the criteria, write one result file per estimator."""
     from suite.results import write_result
@@ -88,6 +91,11 @@ def run_cmd(estimator, benchmark, seed, config_items, sample, gt_column, nonfini
 
     seed = int(seed)
     names = expand_estimators(estimator)
+    for key, value in (("batches", batches), ("preset", preset)):
+        if value is not None:
+            if any(item.partition("=")[0] == key for item in config_items):
+                raise UsageError(f"--{key} and -c {key}=... both given; keep one")
+            config_items = (*config_items, f"{key}={value}")
     configs = configs_for(names, config_items)
     if out is not None and len(names) > 1:
         raise UsageError(f"--out names one file but {len(names)} estimators run; use --out-dir")

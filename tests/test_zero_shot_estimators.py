@@ -135,7 +135,7 @@ def _run(args, capsys):
 
 def test_cli_fused_run_writes_per_batch_results(tmp_path, data_dir, cifar, cache_dir, capsys):
     code, out, err = _run(["run", "-e", "snip,synflow,vote,params", "-b", "nb201", "--sample", "5",
-                           "-c", "batches=2", "-c", "batch_size=8", "--out-dir", str(tmp_path), "-q",
+                           "--batches", "2", "-c", "batch_size=8", "--out-dir", str(tmp_path), "-q",
                            "--data-dir", str(data_dir), "--cache-dir", str(cache_dir)], capsys)
     assert code == 0, err
     snip = read_result(tmp_path / "nb201" / "snip" / "seed20.json")
@@ -160,7 +160,7 @@ def test_cli_fused_run_writes_per_batch_results(tmp_path, data_dir, cifar, cache
 
 
 def test_cli_abdelfattah_preset_defaults_to_its_ground_truth(tmp_path, data_dir, cache_dir, cifar, capsys):
-    code, out, err = _run(["run", "-e", "synflow", "-b", "nb201", "--sample", "3", "-c", "preset=abdelfattah2021",
+    code, out, err = _run(["run", "-e", "synflow", "-b", "nb201", "--sample", "3", "--preset", "abdelfattah2021",
                            "--out", str(tmp_path / "r.json"), "-q", "--json",
                            "--data-dir", str(data_dir), "--cache-dir", str(cache_dir)], capsys)
     assert code == 0, err
@@ -174,6 +174,7 @@ def test_cli_abdelfattah_preset_defaults_to_its_ground_truth(tmp_path, data_dir,
     (["-e", "snip,synflow", "-c", "nonsense=1"], "has option 'nonsense'"),
     (["-e", "snip,synflow", "--out", "x.json"], "use --out-dir"),
     (["-e", "snip,snip"], "named twice"),
+    (["-e", "snip", "--batches", "2", "-c", "batches=3"], "both given"),
 ])
 def test_cli_refuses_bad_zero_shot_options(args, message, capsys):
     code, _, err = _run(["run", *args, "-b", "nb201", "--sample", "2"], capsys)
