@@ -1,12 +1,13 @@
 """Compare zero-shot result files with the published numbers and print the study-protocol table.
 
 Usage:
-    python bench/zero_shot_reference.py abdelfattah RESULTS_DIR   # |Spearman| vs Abdelfattah et al. 2021
-    python bench/zero_shot_reference.py criteria RESULTS_DIR      # KD, SpearmanR, P@top5%, P@bottom5%
+    python bench/zero_shot_reference.py abdelfattah DIR...   # |Spearman| vs Abdelfattah et al. 2021
+    python bench/zero_shot_reference.py criteria DIR...      # KD, SpearmanR, P@top5%, P@bottom5%
 
-RESULTS_DIR holds ``<benchmark>/<estimator>/seed<seed>.json`` as ``suite run --out-dir`` writes them.
+Each DIR holds ``<benchmark>/<estimator>/seed<seed>.json`` as ``suite run --out-dir`` writes them.
 The criteria are recomputed from the stored scores against the suite's ground truth (never read
-from the file), with the file's non-finite policy.
+from the file), with the file's non-finite policy, on the architectures that every result scored
+(so a full-space run and a sample run are compared on the sample).
 """
 
 from __future__ import annotations
@@ -46,33 +47,36 @@ def pairwise_majority_agreement(components: np.ndarray, gt: np.ndarray) -> float
     return float((np.sign(votes)[upper] == truth[upper]).mean())
 
 
-def _recomputed(root: Path):
+def _recomputed(roots: list[Path]):
+    results = [read_result(p) for root in roots for p in sorted(root.glob("*/*/seed*.json"))]
+    common = set.intersection(*(set(r.arch_ids) for r in results)) if results else set()
     loaded = {}
-    for path in sorted(root.glob("*/*/seed*.json")):
-        result = read_result(path)
+    for result in results:
         if result.benchmark.name not in loaded:
             loaded[result.benchmark.name] = get_benchmark(result.benchmark.name).load(paths.data_dir())
         bench = loaded[result.benchmark.name]
-        gt = bench.ground_truth(result.benchmark.ground_truth)[bench.positions(result.arch_ids)]
+        keep = np.array([i in common for i in result.arch_ids])
+        ids = np.asarray(result.arch_ids)[keep]
+        gt = bench.ground_truth(result.benchmark.ground_truth)[bench.positions(ids)]
         snap = result.snapshots[-1]
-        criteria = compute_criteria(result.scores(), gt, nonfinite=snap.criteria.nonfinite_policy)
-        yield result, criteria, gt
+        criteria = compute_criteria(result.scores()[keep], gt, nonfinite=snap.criteria.nonfinite_policy)
+        yield result, criteria, gt, keep
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in ("abdelfattah", "criteria"):
+    if len(argv) < 2 or argv[0] not in ("abdelfattah", "criteria"):
         print(__doc__, file=sys.stderr)
         return 2
-    mode, root = argv[0], Path(argv[1])
+    mode, roots = argv[0], [Path(a) for a in argv[1:]]
     rows = []
     agreement = None
-    for result, criteria, gt in _recomputed(root):
+    for result, criteria, gt, keep in _recomputed(roots):
         name = result.estimator.name
         rho = criteria.values["SpearmanR"]
         if mode == "abdelfattah" and result.snapshots[-1].components:
             from suite.results import decode_scores
 
-            components = np.stack([decode_scores(v) for v in result.snapshots[-1].components.values()], axis=1)
+            components = np.stack([decode_scores(v) for v in result.snapshots[-1].components.values()], axis=1)[keep]
             agreement = pairwise_majority_agreement(components, gt)
         if mode == "abdelfattah":
             published = PUBLISHED_SPEARMAN.get(name)
