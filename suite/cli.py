@@ -7,6 +7,7 @@ and exit with a distinct status (1 failure, 2 usage, 3 verification failed, 130 
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -185,11 +186,16 @@ def criteria_table(result, data_dir: Path | None = None) -> str:
     return head + "\n" + tabulate(rows, headers=["criterion", *labels], tablefmt="github")
 
 
-def _result_gt(result, data_dir: Path | None):
-    """The ground truth aligned with ``result.arch_ids`` (the benchmark is loaded from the data dir)."""
+@functools.lru_cache(maxsize=4)
+def _loaded_benchmark(name: str, data_dir: Path):
     from suite.benchmarks import get_benchmark
 
-    benchmark = get_benchmark(result.benchmark.name).load(paths.data_dir(data_dir))
+    return get_benchmark(name).load(data_dir)
+
+
+def _result_gt(result, data_dir: Path | None):
+    """The ground truth aligned with ``result.arch_ids`` (the benchmark is read once per command)."""
+    benchmark = _loaded_benchmark(result.benchmark.name, paths.data_dir(data_dir))
     return benchmark.ground_truth(result.benchmark.ground_truth)[benchmark.positions(result.arch_ids)]
 
 

@@ -54,6 +54,7 @@ def check_estimator(cls: type[Estimator], space: Any, archs: Sequence[Any], seed
         assert scores.ndim in (1, 2) and scores.shape[0] == len(archs), (
             f"{cls.name}[{label}]: {scores.shape} scores for {len(archs)} archs (expected [n] or [n, k])")
         if components:
+            assert cls.combine is not Estimator.combine, f"{cls.name}: names components but does not override combine"
             assert scores.shape == (len(archs), len(components)), (
                 f"{cls.name}[{label}]: {scores.shape} values for components {components}")
         assert scores.dtype == np.float64, f"{cls.name}[{label}]: scores must be float64, got {scores.dtype}"

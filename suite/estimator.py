@@ -111,7 +111,11 @@ class Estimator(abc.ABC):
         return ()
 
     def combine(self, values: np.ndarray) -> np.ndarray:
-        """float64 [N, m] component values of all scored architectures -> float64 [N] scores."""
+        """float64 [N, m] component values of all scored architectures -> float64 [N] scores.
+
+        Only called when :meth:`components` is non-empty; an estimator naming components must
+        override it (``check_estimator`` asserts so), so this default is a contract error.
+        """
         raise NotImplementedError(f"{type(self).__name__} names components but does not combine them")
 
     def reference_gt_column(self) -> str | None:

@@ -30,3 +30,17 @@ def test_the_check_catches_a_broken_estimator():
 
     with pytest.raises(AssertionError, match="declared deterministic"):
         check_estimator(Shuffled, nb201.NB201, nb201.sample_archs(np.random.default_rng(0), 3))
+
+
+def test_the_check_catches_components_without_combine():
+    class Uncombined(Estimator):
+        name, family, summary = "uncombined", "baseline", "names components, never combines them"
+
+        def components(self):
+            return ("a", "b")
+
+        def score(self, archs, ctx, snapshot="final"):
+            return np.zeros((len(archs), 2))
+
+    with pytest.raises(AssertionError, match="does not override combine"):
+        check_estimator(Uncombined, nb201.NB201, nb201.sample_archs(np.random.default_rng(0), 3))
