@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from tabulate import tabulate
 
 from suite import paths

@@ -45,7 +45,7 @@ class BenchmarkSpec:
     arch_column: str = "arch"
     id_column: str = "index"
 
-    def load(self, data_dir: Path) -> "LoadedBenchmark":
+    def load(self, data_dir: Path) -> LoadedBenchmark:
         """Read and check the ground truth; build the architectures of the standard subset."""
         table, digest = load_ground_truth_table(
             data_dir, self.gt_file, (self.id_column, self.arch_column, *self.gt_columns), self.gt_columns

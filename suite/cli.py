@@ -7,8 +7,10 @@ and exit with a distinct status (1 failure, 2 usage, 3 verification failed, 130 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -82,13 +84,32 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Root of the default result paths.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
+@click.option("--journal-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the run's journal lives [default: <out-dir>/.journal]. Re-running a command resumes it.")
+@click.option("--restart", is_flag=True, help="Discard this run's journal and start afresh.")
+@click.option("--keep-journal", is_flag=True, help="Keep the journal after the results are written.")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Score only shard I of N (0-based; a deterministic slice); join the shards with `suite merge`.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Score in this process, or as Ray tasks.")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local Ray instance).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Ray actors [default: cluster CPUs / threads, or its GPUs].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Torch CPU threads (CPU scores depend on it; recorded) [default: torch's].")
+@click.option("--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]), default="auto",
+              show_default=True, help="Progress bar (terminal), timestamped lines (logs) or nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, gt_column, nonfinite, device, data_dir, cache_dir,
-            out, out_dir, overwrite, as_json, quiet) -> None:
-    """Run estimators on one benchmark, print the criteria, write one result file per estimator."""
-    from suite.results import write_result
-    from suite.runner import RunSpec, run_many
+@click.option("-q", "--quiet", is_flag=True, help="No progress output (the same as --progress none).")
+def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, gt_column, nonfinite, device, data_dir,
+            cache_dir, out, out_dir, overwrite, journal_dir, restart, keep_journal, shard, executor, address, workers,
+            threads, progress_mode, as_json, quiet) -> None:
+    """Run estimators on one benchmark, print the criteria, write one result file per estimator.
+
+    Every scored architecture is journaled at once; if the run stops (crash, Ctrl-C, a lost
+    node), the same command continues where it stopped.
+    """
+    from suite.runner import RunOptions, RunSpec, execute
 
     seed = int(seed)
     names = expand_estimators(estimator)
@@ -100,15 +121,34 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
     configs = configs_for(names, config_items)
     if out is not None and len(names) > 1:
         raise UsageError(f"--out names one file but {len(names)} estimators run; use --out-dir")
+    shard_pair = parse_shard(shard) if shard else None
     targets = [out or out_dir / benchmark / name / f"seed{seed}.json" for name in names]
     existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite:
+    if existing and not overwrite and shard_pair is None:
         raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
     specs = [RunSpec(benchmark=benchmark, estimator=name, seed=seed, config=configs[name], sample=sample,
                      gt_column=gt_column, nonfinite=nonfinite, device=device,
                      data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
              for name in names]
-    results = run_many(specs, progress=not quiet)
+    options = RunOptions(journal_dir=journal_dir or out_dir / ".journal", shard=shard_pair, executor=executor,
+                         address=address, workers=workers, threads=threads, restart=restart,
+                         progress="none" if quiet else progress_mode)
+    with _sigterm_as_interrupt():
+        outcome = execute(specs, options)
+    if outcome.results is None:
+        click.echo(f"shard {shard}: {outcome.planned} architecture outcomes in {outcome.journal} "
+                   f"({outcome.failed} failed); when every shard is done: suite merge <the {shard_pair[1]} journals>",
+                   err=True)
+        return
+    _write_and_report(outcome.results, targets, as_json, data_dir)
+    if outcome.journal is not None and not keep_journal:
+        outcome.journal.unlink(missing_ok=True)
+
+
+def _write_and_report(results, targets, as_json: bool, data_dir) -> None:
+    """Write each result, print the criteria (table or JSON) and one 'wrote' line per file."""
+    from suite.results import write_result
+
     for result, target in zip(results, targets):
         write_result(result, target)
     if as_json:
@@ -118,9 +158,66 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         click.echo("\n\n".join(criteria_table(r, paths.data_dir(data_dir)) for r in results))
     for result, target in zip(results, targets):
         criteria = result.snapshots[-1].criteria
-        nonfinite = f", {criteria.n_nonfinite} non-finite (ranked {'last' if criteria.nonfinite_policy == 'worst' else 'out'})"
-        click.echo(f"wrote {target}: {len(result.arch_ids)} architectures{nonfinite if criteria.n_nonfinite else ''}",
+        notes = []
+        if criteria.n_nonfinite:
+            notes.append(f"{criteria.n_nonfinite} non-finite (ranked {'last' if criteria.nonfinite_policy == 'worst' else 'out'})")
+        if result.failures:
+            notes.append(f"{len(result.failures)} failed (listed in the file, left out of the criteria)")
+        click.echo(f"wrote {target}: {len(result.arch_ids)} architectures{', ' + ', '.join(notes) if notes else ''}",
                    err=True)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N) with 0 <= I < N."""
+    index, sep, count = text.partition("/")
+    if not sep or not index.strip().isdigit() or not count.strip().isdigit() or int(count) < 1:
+        raise UsageError(f"--shard expects I/N with 0 <= I < N (e.g. 0/4), got {text!r}")
+    index, count = int(index), int(count)
+    if index >= count:
+        raise UsageError(f"--shard {text}: shards are numbered 0..{count - 1}")
+    return index, count
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Batch schedulers stop jobs with SIGTERM: treat it like Ctrl-C, so the run stops cleanly."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. under some test runners)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@cli.command("merge")
+@click.argument("journals", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--gt", "gt_column", default=None, help="Ground-truth column (default: the one the shards were run with).")
+@click.option("--nonfinite", type=click.Choice(["worst", "drop"]), default=None,
+              help="How NaN/inf scores enter the criteria (default: as the shards were run).")
+@_data_options
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Root of the result paths: <out-dir>/<benchmark>/<estimator>/seed<seed>.json.")
+@click.option("--overwrite", is_flag=True, help="Replace existing result files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
+def merge_cmd(journals, gt_column, nonfinite, data_dir, cache_dir, out_dir, overwrite, as_json) -> None:
+    """Join the journals of shards 0..N-1 of one run (`suite run --shard I/N`) into its result files.
+
+    Refuses shards of different runs, a missing, duplicated or unfinished shard.
+    """
+    from suite.runner import merge
+
+    results = merge(journals, paths.data_dir(data_dir), gt_column=gt_column, nonfinite=nonfinite)
+    targets = [out_dir / r.benchmark.name / r.estimator.name / f"seed{r.seed}.json" for r in results]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
+    _write_and_report(results, targets, as_json, data_dir)
 
 
 def expand_estimators(text: str) -> list[str]:
@@ -261,11 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: interrupted; nothing was written for the run in progress", err=True)
-        return 130
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; nothing was written for the run in progress", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted", err=True)
         return 130
     except click.ClickException as exc:
         exc.show()

@@ -114,9 +114,20 @@ class Estimator(abc.ABC):
         """float64 [N, m] component values of all scored architectures -> float64 [N] scores.
 
         Only called when :meth:`components` is non-empty; an estimator naming components must
-        override it (``check_estimator`` asserts so), so this default is a contract error.
+        override it (``check_estimator`` asserts so), so this default is a contract error. It must
+        not depend on :meth:`prepare` (``suite merge`` combines journaled components without it).
         """
         raise NotImplementedError(f"{type(self).__name__} names components but does not combine them")
+
+    def split_batch(self) -> str | None:
+        """Lower peak memory by processing the scoring batch in smaller pieces, after an
+        out-of-memory error; returns the new setting in words ("micro-batch 32"), or None when the
+        batch cannot be split (further). The default cannot: scores that depend on the whole batch
+        (batch-norm statistics in train mode, as in every zero-shot measure) would change."""
+        return None
+
+    def restore_batch(self) -> None:
+        """Undo :meth:`split_batch` (called after the architecture that needed it)."""
 
     def reference_gt_column(self) -> str | None:
         """The ground-truth column a reproduction preset was published against (None: the protocol's).

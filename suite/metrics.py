@@ -85,7 +85,7 @@ class _Ranking:
     worse: np.ndarray  # strictly worse count
 
     @classmethod
-    def of(cls, scores: np.ndarray, gt: np.ndarray) -> "_Ranking":
+    def of(cls, scores: np.ndarray, gt: np.ndarray) -> _Ranking:
         gt = np.asarray(gt, dtype=np.float64)
         return cls(predicted_order(scores, gt), predicted_reverse_order(scores, gt), true_ranks(gt),
                    _strictly_worse_counts(gt))
@@ -176,7 +176,7 @@ def compute_criteria(scores: np.ndarray, gt: np.ndarray, nonfinite: NonfinitePol
         pair = ranking.br_wr(fraction)
         values[f"BR@{k_label(fraction)}"] = None if pair is None else pair[0]
         values[f"WR@{k_label(fraction)}"] = None if pair is None else pair[1]
-    return Criteria(values=values, n=int(len(ranked)), n_nonfinite=n_nonfinite, nonfinite_policy=nonfinite)
+    return Criteria(values=values, n=len(ranked), n_nonfinite=n_nonfinite, nonfinite_policy=nonfinite)
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:

@@ -61,6 +61,8 @@ class EstimatorInfo(_Model):
 class CriteriaBlock(_Model):
     n: int = Field(ge=0)
     n_nonfinite: int = Field(ge=0)
+    #: Architectures of the run left out because the estimator failed on them (see ``failures``).
+    n_failed: int = Field(default=0, ge=0)
     nonfinite_policy: Literal["worst", "drop"]
     values: dict[str, float | None]
 

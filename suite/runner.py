@@ -1,4 +1,11 @@
-"""Running one estimator on one benchmark under the protocol, end to end."""
+"""Running estimators on one benchmark under the protocol, end to end, resumably.
+
+A run plans its architectures (the subset, a seeded sample, or a shard of either), opens its
+journal (resuming what an earlier invocation of the same run scored), has an executor score
+what is missing (each architecture journaled as soon as it is scored), and, once every planned
+architecture has an outcome, builds one result per estimator from the journal. A shard stops
+after journaling; ``suite merge`` (:func:`merge`) builds the results from all shards' journals.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +17,51 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import suite
 from suite import protocol, provenance
-from suite.benchmarks import LoadedBenchmark, get_benchmark
+from suite.benchmarks import BenchmarkSpec, LoadedBenchmark, get_benchmark
 from suite.errors import SuiteError, UsageError
 from suite.estimator import Estimator, RunContext
+from suite.executors import (
+    LocalExecutor,
+    RayExecutor,
+    Task,
+    WorkerSettings,
+    worker_meta,
+)
+from suite.journal import (
+    JOURNAL_VERSION,
+    ArchRecord,
+    Journal,
+    JournalError,
+    JournalState,
+    identity_key,
+    plan_hash,
+    read_journal,
+)
 from suite.metrics import compute_criteria
+from suite.progress import Progress
 from suite.registry import get_estimator_class
 from suite.results import (
     BenchmarkInfo,
     CriteriaBlock,
     EstimatorInfo,
+    Failure,
     ProtocolInfo,
     ResultFile,
     Snapshot,
     SuiteInfo,
     encode_scores,
 )
+from suite.scoring import fusion_groups
 
-#: Architectures handed to ``Estimator.score`` at a time (progress granularity), unless the
-#: estimator sets a smaller ``chunk_size`` (slow estimators, so the bar moves).
+#: Architectures handed to ``Estimator.score`` at a time, unless the estimator sets a smaller
+#: ``chunk_size`` (slow estimators, so that the journal and the progress bar move often).
 CHUNK = 256
+#: A run whose first this-many architectures all fail stops: that is a setup problem or a bug,
+#: not a property of the architectures.
+SYSTEMATIC_FAILURES = 8
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,58 @@ class RunSpec:
     cache_dir: Path | None = None
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes; none of these changes a score (threads is recorded and checked).
+
+    Attributes:
+        journal_dir: where journals live; None keeps the journal in memory (no resume).
+        shard: (index, count): score only run positions ``p`` with ``p % count == index``.
+        executor: ``local`` or ``ray``.
+        address: Ray address (None: start a local instance).
+        workers: Ray actors (default: cluster CPUs / threads, or GPUs).
+        ray_cpus: CPUs of a local Ray instance (default: all).
+        threads: torch intra-op threads (default: torch's current setting). CPU scores depend on it.
+        restart: discard an existing journal of this run instead of resuming it.
+        progress: ``auto``, ``bar``, ``log`` or ``none``.
+    """
+
+    journal_dir: Path | None = None
+    shard: tuple[int, int] | None = None
+    executor: str = "local"
+    address: str | None = None
+    workers: int | None = None
+    ray_cpus: int | None = None
+    threads: int | None = None
+    restart: bool = False
+    progress: str = "auto"
+
+
+@dataclass
+class RunOutcome:
+    """What :func:`execute` did.
+
+    Attributes:
+        results: one result per spec, or None for a shard (merge the shards' journals).
+        journal: the journal's path (None when kept in memory).
+        planned: architecture x label x estimator-group units in this run (or shard).
+        resumed: units the journal already held when the run started.
+        failed: (arch_id, label, estimator) units whose outcome is a failure.
+    """
+
+    results: list[ResultFile] | None
+    journal: Path | None
+    planned: int
+    resumed: int
+    failed: int
+
+
+class Interrupted(SuiteError):
+    """Ctrl-C or SIGTERM during a run; the journal keeps everything scored so far."""
+
+    exit_code = 130
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a UsageError."""
     if name == "auto":
@@ -63,18 +144,14 @@ def resolve_device(name: str) -> torch.device:
         raise UsageError(f"unknown device {name!r}; use auto, cpu or cuda[:i]") from None
 
 
-def run(spec: RunSpec, progress: bool = True, loaded: LoadedBenchmark | None = None) -> ResultFile:
-    """Score the benchmark's subset (or a seeded sample) with one estimator; compute the criteria.
-
-    Args:
-        spec: the run.
-        progress: show a progress bar on stderr.
-        loaded: an already loaded benchmark (saves re-reading the ground truth in tests/benches).
-    """
-    return run_many([spec], progress=progress, loaded=loaded)[0]
+def run(spec: RunSpec, progress: bool = True, loaded: LoadedBenchmark | None = None,
+        options: RunOptions | None = None) -> ResultFile:
+    """Score the benchmark's subset (or a seeded sample) with one estimator; compute the criteria."""
+    return run_many([spec], progress=progress, loaded=loaded, options=options)[0]
 
 
-def run_many(specs: Sequence[RunSpec], progress: bool = True, loaded: LoadedBenchmark | None = None) -> list[ResultFile]:
+def run_many(specs: Sequence[RunSpec], progress: bool = True, loaded: LoadedBenchmark | None = None,
+             options: RunOptions | None = None) -> list[ResultFile]:
     """Several estimators on the same benchmark, seed, sample and device, in one sweep.
 
     Estimators that declare the same fusion group are scored together (each architecture's
@@ -84,8 +161,18 @@ def run_many(specs: Sequence[RunSpec], progress: bool = True, loaded: LoadedBenc
     Returns:
         one result per spec, in order.
     """
+    options = options or RunOptions(progress="auto" if progress else "none")
+    if options.shard is not None:
+        raise UsageError("a shard yields a journal, not results: use execute(), then merge()")
+    outcome = execute(specs, options, loaded)
+    assert outcome.results is not None
+    return outcome.results
+
+
+def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
+            loaded: LoadedBenchmark | None = None) -> RunOutcome:
+    """Plan, resume, score what is missing, and (unless sharded) build the results."""
     started = time.perf_counter()
-    started_at = provenance.utc_now()
     base = specs[0]
     for other in specs[1:]:
         if _shared_fields(other) != _shared_fields(base):
@@ -93,32 +180,223 @@ def run_many(specs: Sequence[RunSpec], progress: bool = True, loaded: LoadedBenc
     bench_spec = get_benchmark(base.benchmark)
     if base.seed not in protocol.SEEDS:
         raise UsageError(f"seed {base.seed} is not a protocol seed; use one of {', '.join(map(str, protocol.SEEDS))}")
-    estimators: list[Estimator] = []
+    if options.executor not in ("local", "ray"):
+        raise UsageError(f"unknown executor {options.executor!r}; use local or ray")
+    estimators = _build_estimators(specs, bench_spec)
+    benchmark = loaded if loaded is not None else bench_spec.load(base.data_dir)
+    run_ids = _planned_ids(benchmark, base.sample, options.shard)
+    archs = [benchmark.archs[p] for p in benchmark.positions(run_ids)]
+
+    device = resolve_device(base.device)
+    threads = options.threads or torch.get_num_threads()
+    if threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    determinism = provenance.apply_determinism(base.seed)
+    header = _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, options.shard)
+    journal_path = _journal_path(options.journal_dir, header, base, options.shard)
+    if journal_path is not None and options.restart and journal_path.exists():
+        journal_path.unlink()
+    journal = Journal.open(journal_path, header) if journal_path is not None else Journal.in_memory(header)
+
+    with journal:
+        groups = fusion_groups(estimators)
+        tasks, planned, resumed = _pending_tasks(estimators, groups, run_ids, archs, journal.state)
+        if tasks:
+            _score(tasks, estimators, specs, base, device, threads, determinism, options, journal, planned, resumed)
+        state = journal.state
+
+    failed = sum(isinstance(v, str) for v in state.outcomes.values())
+    if options.shard is not None:
+        return RunOutcome(results=None, journal=journal_path, planned=planned, resumed=resumed, failed=failed)
+    extra = {
+        "determinism": state.meta.get("determinism", determinism),
+        "executor": options.executor,
+        "sessions": len(state.sessions),
+        "started_at": state.sessions[0]["started_at"] if state.sessions else provenance.utc_now(),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+    }
+    results = build_results(specs, estimators, bench_spec, benchmark, run_ids, state, extra)
+    return RunOutcome(results=results, journal=journal_path, planned=planned, resumed=resumed, failed=failed)
+
+
+def _shared_fields(spec: RunSpec) -> tuple:
+    return (spec.benchmark, spec.seed, spec.sample, spec.device, spec.data_dir, spec.cache_dir,
+            spec.gt_column, spec.nonfinite)
+
+
+def _build_estimators(specs: Sequence[RunSpec], bench_spec: BenchmarkSpec) -> list[Estimator]:
+    estimators = []
     for spec in specs:
         estimator = get_estimator_class(spec.estimator)(**spec.config)
         if not estimator.supports(bench_spec.space.name):
             raise UsageError(f"estimator {spec.estimator!r} does not support the {bench_spec.space.name} space")
         estimators.append(estimator)
-    benchmark = loaded if loaded is not None else bench_spec.load(base.data_dir)
-    ids = benchmark.arch_ids if base.sample is None else benchmark.sample_ids(base.sample, protocol.SAMPLE_SEED)
-    positions = benchmark.positions(ids)
-    archs = [benchmark.archs[p] for p in positions]
+    return estimators
 
-    device = resolve_device(base.device)
-    determinism = provenance.apply_determinism(base.seed)
-    ctx = RunContext(space=bench_spec.space, seed=base.seed, device=device, data_dir=base.data_dir,
-                     cache_dir=base.cache_dir)
-    for estimator in estimators:
-        estimator.prepare(ctx)
-    raw = _score_sweep(estimators, archs, ctx, progress)
-    wall_time = round(time.perf_counter() - started, 3)
 
+def _planned_ids(benchmark: LoadedBenchmark, sample: int | None, shard: tuple[int, int] | None) -> np.ndarray:
+    """The run's architecture ids in run order: the subset or a seeded sample, then the shard's slice."""
+    ids = benchmark.arch_ids if sample is None else benchmark.sample_ids(sample, protocol.SAMPLE_SEED)
+    if shard is not None:
+        index, count = shard
+        if not 0 <= index < count:
+            raise UsageError(f"--shard {index}/{count}: the index must be in 0..{count - 1}")
+        if count > len(ids):
+            raise UsageError(f"--shard {index}/{count}: more shards than the {len(ids)} architectures")
+        ids = ids[index::count]
+    return np.asarray(ids)
+
+
+def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, shard) -> dict[str, Any]:
+    """The journal's first line: identity (what can change a score), plan, and criteria settings."""
+    identity = {
+        "protocol": protocol.PROTOCOL_VERSION,
+        "suite": suite.__version__,
+        "torch": torch.__version__,
+        "benchmark": base.benchmark,
+        "subset_sha256": plan_hash(benchmark.arch_ids.tolist()),
+        "seed": base.seed,
+        "sample": base.sample,
+        "estimators": [{"name": e.name, "config": e.get_config()} for e in estimators],
+        "device": device.type,
+        "threads": threads if device.type == "cpu" else None,
+        "shard": list(shard) if shard else None,
+    }
+    return {
+        "suite_journal": JOURNAL_VERSION,
+        "identity": identity,
+        "identity_sha256": identity_key(identity),
+        "plan": {"n": len(run_ids), "ids_sha256": plan_hash(run_ids.tolist())},
+        "criteria": {"gt_column": base.gt_column, "nonfinite": base.nonfinite},
+    }
+
+
+def _journal_path(journal_dir: Path | None, header: dict[str, Any], base: RunSpec, shard) -> Path | None:
+    if journal_dir is None:
+        return None
+    names = [e["name"] for e in header["identity"]["estimators"]]
+    what = names[0] if len(names) == 1 else f"{len(names)}-estimators"
+    parts = [base.benchmark, what, f"seed{base.seed}"]
+    if base.sample is not None:
+        parts.append(f"sample{base.sample}")
+    if shard is not None:
+        parts.append(f"shard{shard[0]}of{shard[1]}")
+    parts.append(header["identity_sha256"][:12])
+    return Path(journal_dir) / ("_".join(parts) + ".jsonl")
+
+
+def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:
+    return estimators[group[0]].snapshots() if len(group) == 1 else ["final"]
+
+
+def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState) -> tuple[list[Task], int, int]:
+    """Chunks still to score (failures are retried), the planned unit count, and the units already done."""
+    tasks: list[Task] = []
+    planned = resumed = 0
+    for group in groups:
+        names = [estimators[i].name for i in group]
+        step = min(getattr(estimators[i], "chunk_size", CHUNK) for i in group)
+        for label in _labels(estimators, group):
+            todo = []
+            for arch_id, arch in zip(run_ids.tolist(), archs):
+                planned += 1
+                if all(state.scored(arch_id, label, name) for name in names):
+                    resumed += 1
+                else:
+                    todo.append((arch_id, arch))
+            tasks.extend(Task(tuple(group), label, tuple(todo[s : s + step])) for s in range(0, len(todo), step))
+    return tasks, planned, resumed
+
+
+def _score(tasks, estimators, specs, base, device, threads, determinism, options, journal, planned, resumed) -> None:
+    """Score ``tasks`` with the chosen executor, journaling every record as it arrives."""
+    settings = WorkerSettings(
+        benchmark=base.benchmark, estimators=tuple((e.name, e.get_config()) for e in estimators), seed=base.seed,
+        device=str(device), threads=threads, data_dir=base.data_dir, cache_dir=base.cache_dir,
+    )
+    if options.executor == "ray":
+        executor = RayExecutor(settings, options.address, options.workers, options.ray_cpus)
+    else:
+        ctx = RunContext(space=get_benchmark(base.benchmark).space, seed=base.seed, device=device,
+                         data_dir=base.data_dir, cache_dir=base.cache_dir)
+        for estimator in estimators:
+            estimator.prepare(ctx)
+        journal.append_meta({**worker_meta(estimators, ctx), "determinism": determinism})
+        executor = LocalExecutor(estimators, ctx)
+
+    desc = estimators[0].name if len(estimators) == 1 else f"{len(estimators)} estimators"
+    seen = {"records": 0, "failed": 0, "reason": ""}
+
+    def on_records(records: list[ArchRecord], meta: dict[str, Any]) -> None:
+        new_meta = {k: v for k, v in meta.items() if journal.state.meta.get(k) != v}
+        if new_meta:
+            journal.append_meta(new_meta)
+        for record in records:
+            journal.append(record)
+            seen["records"] += 1
+            if record.failed and not record.scores:
+                seen["failed"] += 1
+                seen["reason"] = seen["reason"] or next(iter(record.failed.values()))
+        bar.update(len(records))
+        if seen["failed"] >= SYSTEMATIC_FAILURES and seen["failed"] == seen["records"]:
+            raise SuiteError(
+                f"the first {seen['failed']} architectures all failed ({seen['reason']}); that is a setup problem "
+                "or a bug, not the architectures: fix it and re-run (failed architectures are retried)"
+            )
+
+    with Progress(planned, resumed, desc=desc, mode=options.progress) as bar:
+        try:
+            executor.run(tasks, on_records)
+        except KeyboardInterrupt:
+            where = f"the journal {journal.path}" if journal.path else "memory (no --journal-dir: lost)"
+            raise Interrupted(
+                f"interrupted; {journal.state.n_scored()} scores are in {where}; re-run the same command to continue"
+            ) from None
+
+
+def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], bench_spec: BenchmarkSpec,
+                  benchmark: LoadedBenchmark, run_ids: np.ndarray, state: JournalState,
+                  extra: dict[str, Any]) -> list[ResultFile]:
+    """One result per estimator from the journal's outcomes for ``run_ids`` (all must have one).
+
+    An architecture that failed for an estimator in any snapshot is left out of that estimator's
+    result (all snapshots, so they stay aligned) and listed in its ``failures``; the criteria are
+    computed on the rest, and say on how many.
+    """
+    criteria_settings = state.header.get("criteria", {})
+    components = state.meta.get("components", {})
     results = []
-    for spec, estimator, raw_by_label in zip(specs, estimators, raw):
-        gt_column = spec.gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column
+    for spec, estimator in zip(specs, estimators):
+        name = estimator.name
+        labels = estimator.snapshots()
+        failed: dict[str, list[str]] = {}
+        for arch_id in run_ids.tolist():
+            for label in labels:
+                outcome = state.outcomes.get((str(arch_id), label, name))
+                if outcome is None:
+                    raise JournalError(f"architecture {arch_id} has no {name} score for snapshot {label!r}; "
+                                       "the run is incomplete: re-run it (or run the missing shard) to finish")
+                if isinstance(outcome, str):
+                    failed.setdefault(str(arch_id), []).append(outcome if len(labels) == 1 else f"{label}: {outcome}")
+        ok_ids = [i for i in run_ids.tolist() if str(i) not in failed]
+        if len(ok_ids) < 2:
+            first = next(iter(failed.values()), ["?"])[0]
+            raise SuiteError(f"estimator {name!r} scored {len(ok_ids)} of {len(run_ids)} architectures "
+                             f"(first failure: {first}); the journal keeps them, fix the cause and re-run")
+        gt_column = (spec.gt_column or criteria_settings.get("gt_column") or estimator.reference_gt_column()
+                     or bench_spec.default_gt_column)
+        nonfinite = spec.nonfinite or criteria_settings.get("nonfinite", "worst")
         full_gt = benchmark.ground_truth(gt_column)
-        gt = full_gt[positions]
-        snapshots = [_snapshot(estimator, label, values, gt, spec.nonfinite) for label, values in raw_by_label.items()]
+        gt = full_gt[benchmark.positions(np.array(ok_ids))]
+        snapshots = []
+        for label in labels:
+            values = np.stack([state.outcomes[(str(i), label, name)] for i in ok_ids])
+            snapshots.append(_snapshot(estimator, tuple(components.get(name, ())), label, values, gt, nonfinite,
+                                       n_failed=len(failed)))
+        retried = [{"arch_id": key[0], "label": key[1], "how": how}
+                   for key, how in sorted(state.retried.items()) if key[2] == name and key[0] not in failed]
+        sample = state.header["identity"]["sample"]
         results.append(ResultFile(
             schema_version=1,
             suite=SuiteInfo(version=suite.__version__, git_commit=provenance.git_commit()),
@@ -128,40 +406,46 @@ def run_many(specs: Sequence[RunSpec], progress: bool = True, loaded: LoadedBenc
             ),
             benchmark=BenchmarkInfo(
                 name=bench_spec.name, ground_truth=gt_column, ground_truth_sha256=benchmark.gt_sha256,
-                subset_size=len(benchmark.arch_ids), complete=base.sample is None,
-                sample=None if base.sample is None else {"n": base.sample, "seed": protocol.SAMPLE_SEED},
+                subset_size=len(benchmark.arch_ids), complete=sample is None,
+                sample=None if sample is None else {"n": sample, "seed": protocol.SAMPLE_SEED},
             ),
-            estimator=EstimatorInfo(name=estimator.name, family=estimator.family, config=estimator.get_config(),
+            estimator=EstimatorInfo(name=name, family=estimator.family, config=estimator.get_config(),
                                     deterministic=estimator.deterministic),
-            seed=base.seed,
-            arch_ids=[int(i) for i in ids],
+            seed=state.header["identity"]["seed"],
+            arch_ids=[_plain_id(i) for i in ok_ids],
             snapshots=snapshots,
-            failures=[],
+            failures=[Failure(arch_id=_plain_id(i), reason="; ".join(r)) for i, r in failed.items()],
             provenance={
-                "environment": provenance.environment(device),
-                "determinism": determinism,
-                "data": {"ground_truth": benchmark.gt_sha256, **ctx.data_hashes()},
+                "environment": state.meta.get("environment", provenance.environment(torch.device("cpu"))),
+                "data": {"ground_truth": benchmark.gt_sha256, **state.meta.get("data", {})},
+                "threads": state.header["identity"]["threads"],
+                "seeds": {"run": state.header["identity"]["seed"], "sample": protocol.SAMPLE_SEED},
                 "swept_with": [e.name for e in estimators],
-                "started_at": started_at,
-                "wall_time_s": wall_time,
+                "journal": {"identity_sha256": state.header["identity_sha256"]},
+                **({"retried": retried} if retried else {}),
+                **extra,
             },
         ))
     return results
 
 
-def _shared_fields(spec: RunSpec) -> tuple:
-    return (spec.benchmark, spec.seed, spec.sample, spec.device, spec.data_dir, spec.cache_dir)
+def _plain_id(arch_id: Any) -> int | str:
+    return int(arch_id) if str(arch_id).lstrip("-").isdigit() else str(arch_id)
 
 
-def _snapshot(estimator: Estimator, label: str, values: np.ndarray, gt: np.ndarray, nonfinite: str) -> Snapshot:
-    """Scores (and stored per-batch values or components) of one snapshot, with its criteria."""
-    per_batch = components = None
-    if estimator.components():
-        names = estimator.components()
-        if values.ndim != 2 or values.shape[1] != len(names):
-            raise SuiteError(f"estimator {estimator.name!r} returned {values.shape} values for components {names}")
+def _snapshot(estimator: Estimator, components: tuple[str, ...], label: str, values: np.ndarray, gt: np.ndarray,
+              nonfinite: str, n_failed: int = 0) -> Snapshot:
+    """Scores (and stored per-batch values or components) of one snapshot, with its criteria.
+
+    Args:
+        values: float64 [N] scores, [N, b] per-batch values, or [N, m] components (named by ``components``).
+    """
+    per_batch = stored_components = None
+    if components:
+        if values.ndim != 2 or values.shape[1] != len(components):
+            raise SuiteError(f"estimator {estimator.name!r} returned {values.shape} values for components {components}")
         scores = np.asarray(estimator.combine(values), dtype=np.float64)
-        components = {name: encode_scores(values[:, j]) for j, name in enumerate(names)}
+        stored_components = {name: encode_scores(values[:, j]) for j, name in enumerate(components)}
     elif values.ndim == 2:
         scores = values.mean(axis=1)
         per_batch = [encode_scores(values[:, b]) for b in range(values.shape[1])]
@@ -169,55 +453,93 @@ def _snapshot(estimator: Estimator, label: str, values: np.ndarray, gt: np.ndarr
         scores = values
     criteria = compute_criteria(scores, gt, nonfinite=nonfinite)
     return Snapshot(
-        label=label, scores=encode_scores(scores), per_batch=per_batch, components=components,
-        criteria=CriteriaBlock(n=criteria.n, n_nonfinite=criteria.n_nonfinite,
+        label=label, scores=encode_scores(scores), per_batch=per_batch, components=stored_components,
+        criteria=CriteriaBlock(n=criteria.n, n_nonfinite=criteria.n_nonfinite, n_failed=n_failed,
                                nonfinite_policy=criteria.nonfinite_policy, values=criteria.values),
     )
 
 
-def _score_sweep(estimators: list[Estimator], archs: list, ctx: RunContext, progress: bool) -> list[dict[str, np.ndarray]]:
-    """Raw score arrays of every estimator and snapshot: one dict label -> float64 [N] or [N, k] each.
+def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column: str | None = None,
+          nonfinite: str | None = None, loaded: LoadedBenchmark | None = None) -> list[ResultFile]:
+    """Join the journals of shards 0..n-1 of one run into one result per estimator.
 
-    Single-snapshot estimators of one class and fusion group go through ``score_fused`` together;
-    the rest are scored one by one.
+    Raises:
+        JournalError: a journal is unreadable, from another run, a shard is missing or given
+            twice, or a shard is incomplete (each names the file and the fix).
     """
-    out: list[dict[str, np.ndarray]] = [{} for _ in estimators]
-    groups: dict[Any, list[int]] = {}
-    for i, estimator in enumerate(estimators):
-        key = estimator.fusion_group()
-        if key is None or estimator.snapshots() != ["final"]:
-            key = ("alone", i)
-        groups.setdefault((type(estimator).score_fused.__func__, key), []).append(i)
-    for members in groups.values():
-        group = [estimators[i] for i in members]
-        labels = group[0].snapshots() if len(group) == 1 else ["final"]
-        for label in labels:
-            desc = group[0].name if len(group) == 1 else f"{len(group)} estimators"
-            arrays = _score_chunks(group, archs, ctx, label, f"{desc}[{label}]", progress)
-            for i, values in zip(members, arrays):
-                out[i][label] = values
-    return out
+    if not journal_paths:
+        raise UsageError("suite merge needs the shards' journal files")
+    states = [(Path(p), read_journal(p)) for p in journal_paths]
+    first_path, first = states[0]
+    base_identity = {k: v for k, v in first.header["identity"].items() if k != "shard"}
+    shards: dict[int, Path] = {}
+    count = None
+    for path, state in states:
+        identity = state.header["identity"]
+        others = {k: v for k, v in identity.items() if k != "shard"}
+        if others != base_identity:
+            key = min(k for k in set(others) | set(base_identity) if others.get(k) != base_identity.get(k))
+            raise JournalError(f"{path} is from a different run than {first_path} "
+                               f"({key}: {others.get(key)!r} vs {base_identity.get(key)!r}); merge shards of one run only")
+        if identity["shard"] is None:
+            raise JournalError(f"{path} is not a shard journal; a whole run needs no merge (re-run it to build its results)")
+        index, n = identity["shard"]
+        if count is not None and n != count:
+            raise JournalError(f"{path} is shard {index}/{n} but {first_path} is of {count} shards; merge shards of one split")
+        count = n
+        if index in shards:
+            raise JournalError(f"shard {index}/{n} given twice ({shards[index]} and {path}); the shards overlap")
+        shards[index] = path
+    missing = [i for i in range(count) if i not in shards]
+    if missing:
+        raise JournalError(f"shard {missing[0]}/{count} is missing ({len(missing)} of {count} missing); "
+                           f"run it with --shard {missing[0]}/{count}, then merge all {count}")
 
+    bench_spec = get_benchmark(base_identity["benchmark"])
+    benchmark = loaded if loaded is not None else bench_spec.load(data_dir)
+    if plan_hash(benchmark.arch_ids.tolist()) != base_identity["subset_sha256"]:
+        raise JournalError(f"{first_path} was run on a different {bench_spec.name} subset than the one in the data directory")
+    full_ids = _planned_ids(benchmark, base_identity["sample"], None)
+    merged = JournalState(header={**first.header, "identity": {**first.header["identity"], "shard": None}})
+    environments, seen_data = [], {}
+    for index in range(count):
+        path = shards[index]
+        state = dict(states)[path]
+        expected = full_ids[index::count]
+        if state.header["plan"]["ids_sha256"] != plan_hash(expected.tolist()):
+            raise JournalError(f"{path}: its architectures are not shard {index}/{count} of this subset")
+        for key, value in state.meta.get("data", {}).items():
+            if seen_data.setdefault(key, value) != value:
+                raise JournalError(f"{path} read different {key} data than the other shards; re-run it on the same data")
+        if state.meta.get("environment") and state.meta["environment"] not in environments:
+            environments.append(state.meta["environment"])
+        for key, value in state.outcomes.items():
+            merged.outcomes[key] = value
+        merged.retried.update(state.retried)
+        merged.meta = {**state.meta, **merged.meta}
+        merged.sessions.extend(state.sessions)
+    merged.meta["data"] = seen_data
+    if environments:
+        merged.meta["environment"] = environments[0] if len(environments) == 1 else {"shards": environments}
 
-def _score_chunks(group: list[Estimator], archs: list, ctx: RunContext, label: str, desc: str,
-                  progress: bool) -> list[np.ndarray]:
-    """Scores of ``archs`` by every estimator in ``group``, in chunks, with a progress bar."""
-    parts: list[list[np.ndarray]] = [[] for _ in group]
-    with tqdm(total=len(archs), desc=desc, unit="arch", disable=not progress, dynamic_ncols=True,
-              leave=False) as bar:
-        step = min(getattr(e, "chunk_size", CHUNK) for e in group)
-        for start in range(0, len(archs), step):
-            chunk = archs[start : start + step]
-            if len(group) == 1:
-                arrays = [group[0].score(chunk, ctx, label)]
-            else:
-                arrays = type(group[0]).score_fused(group, chunk, ctx)
-            for estimator, values, store in zip(group, arrays, parts):
-                values = np.asarray(values, dtype=np.float64)
-                if values.ndim not in (1, 2) or values.shape[0] != len(chunk):
-                    raise SuiteError(
-                        f"estimator {estimator.name!r} returned scores of shape {values.shape} for {len(chunk)} architectures"
-                    )
-                store.append(values)
-            bar.update(len(chunk))
-    return [np.concatenate(p) if p else np.empty(0) for p in parts]
+    estimators = [get_estimator_class(e["name"])(**e["config"]) for e in base_identity["estimators"]]
+    criteria = first.header.get("criteria", {})
+    specs = [RunSpec(benchmark=bench_spec.name, estimator=e.name, seed=base_identity["seed"], config=e.get_config(),
+                     sample=base_identity["sample"], gt_column=gt_column or criteria.get("gt_column"),
+                     nonfinite=nonfinite or criteria.get("nonfinite", "worst"))
+             for e in estimators]
+    for path, state in states:
+        for arch_id in _planned_ids(benchmark, base_identity["sample"], tuple(state.header["identity"]["shard"])).tolist():
+            for e in estimators:
+                for label in e.snapshots():
+                    if (str(arch_id), label, e.name) not in state.outcomes:
+                        raise JournalError(f"{path}: shard {state.header['identity']['shard'][0]}/{count} is incomplete "
+                                           f"(architecture {arch_id} has no {e.name} outcome); re-run that shard to finish it")
+    extra = {
+        "determinism": first.meta.get("determinism", {}),
+        "executor": "merge",
+        "shards": count,
+        "sessions": len(merged.sessions),
+        "started_at": min(s["started_at"] for s in merged.sessions) if merged.sessions else provenance.utc_now(),
+    }
+    return build_results(specs, estimators, bench_spec, benchmark, full_ids, merged, extra)

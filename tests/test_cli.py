@@ -75,8 +75,8 @@ def test_same_command_twice_gives_byte_identical_scores(data_dir, tmp_path):
 
 
 def test_random_baseline_is_order_free_and_seeded(nb201):
-    from suite.estimator import RunContext
     from estimators.baselines import RandomScore
+    from suite.estimator import RunContext
 
     archs = nb201.archs[:100]
     est = RandomScore()

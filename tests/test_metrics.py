@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from suite.metrics import (
-    PRECISION_KS, RANKING_KS, compute_criteria, k_label, precision_at_bottom, precision_at_top, ranking_at_k,
+    PRECISION_KS,
+    RANKING_KS,
+    compute_criteria,
+    k_label,
+    precision_at_bottom,
+    precision_at_top,
+    ranking_at_k,
     true_ranks,
 )
 

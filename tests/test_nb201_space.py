@@ -12,9 +12,22 @@ from hypothesis import strategies as st
 
 from suite.spaces import nb201
 from suite.spaces.nb201 import (
-    OPS, Nb201Arch, canonical_form, enumerate_archs, flop_count, format_arch, has_conv_on_path, param_count, parse_arch,
+    OPS,
+    Nb201Arch,
+    canonical_form,
+    enumerate_archs,
+    flop_count,
+    format_arch,
+    has_conv_on_path,
+    param_count,
+    parse_arch,
 )
-from suite.spaces.nb201_network import Nb201Cell, Nb201Network, count_flops, count_parameters
+from suite.spaces.nb201_network import (
+    Nb201Cell,
+    Nb201Network,
+    count_flops,
+    count_parameters,
+)
 
 archs_strategy = st.tuples(*[st.sampled_from(OPS)] * 6).map(Nb201Arch)
 

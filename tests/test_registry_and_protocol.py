@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from suite import protocol, registry
-from suite.estimator import Estimator
 from suite.errors import UsageError
+from suite.estimator import Estimator
 
 
 def test_duplicate_names_are_refused():

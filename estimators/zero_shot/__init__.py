@@ -56,7 +56,7 @@ class ZeroShotEstimator(Estimator):
     Config = ZeroShotConfig
     measure: ClassVar[str] = ""
     #: Architectures per ``score`` call: a second or so each on a CPU, so the progress bar moves.
-    chunk_size: ClassVar[int] = 4
+    chunk_size: ClassVar[int] = 1  # about a second per architecture: journal each one as it is scored
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)

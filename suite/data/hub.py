@@ -12,7 +12,12 @@ import shutil
 from pathlib import Path
 
 from suite.data.checksums import sha256_file
-from suite.data.manifest import DATA_FILES, DEFAULT_HUB_REPO, DEFAULT_HUB_REVISION, DataFile
+from suite.data.manifest import (
+    DATA_FILES,
+    DEFAULT_HUB_REPO,
+    DEFAULT_HUB_REVISION,
+    DataFile,
+)
 from suite.errors import DataError, UsageError
 
 

@@ -1,0 +1,262 @@
+"""The run journal: an append-only JSON Lines file that makes a run survive a crash.
+
+Line 1 is the header: the run's identity (everything that can change a score) and the plan (how
+many architectures, hash of their ids). Every later line is one record, written, flushed and
+fsync'd as soon as it exists:
+
+- ``{"arch": ID, "label": L, "scores": {estimator: value}, "failed": {estimator: reason}}``: one
+  architecture scored for one snapshot label; ``value`` is a float, a list of floats (per-batch
+  values or components), with non-finite numbers as the strings of :func:`results.encode_scores`;
+  ``retried`` optionally says how a failure was recovered (e.g. a split batch);
+- ``{"session": {...}}``: one invocation started (time, host, pid);
+- ``{"meta": {...}}``: what the estimators read (data hashes), known once they are prepared.
+
+A later record for the same (arch, label, estimator) supersedes an earlier one, so a resumed run
+can retry failures by appending. A process killed mid-write leaves at most one partial last line;
+it is cut off when the journal is reopened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.errors import SuiteError
+from suite.protocol import canonical_json
+from suite.provenance import utc_now
+from suite.results import decode_scores, encode_scores
+
+JOURNAL_VERSION = 1
+
+
+class JournalError(SuiteError):
+    """A journal cannot be used (corrupt, from another run, incomplete at merge)."""
+
+
+def identity_key(identity: dict[str, Any]) -> str:
+    """sha256 hex of the identity's canonical JSON: equal keys = interchangeable journals."""
+    return hashlib.sha256(canonical_json(identity)).hexdigest()
+
+
+def plan_hash(arch_ids: Iterable[Any]) -> str:
+    """sha256 hex of the planned architecture ids, in run order."""
+    return hashlib.sha256(canonical_json([str(i) for i in arch_ids])).hexdigest()
+
+
+@dataclass
+class ArchRecord:
+    """One architecture's outcome for one snapshot label.
+
+    Attributes:
+        arch_id: the benchmark's id.
+        label: the snapshot label.
+        scores: estimator name -> float64 array: shape [] (a score), [b] (per-batch values) or
+            [m] (components).
+        failed: estimator name -> one-line reason.
+        retried: estimator name -> how a failure was recovered (the scores are kept).
+    """
+
+    arch_id: Any
+    label: str
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    retried: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"arch": self.arch_id, "label": self.label,
+                               "scores": {k: _encode(v) for k, v in self.scores.items()}}
+        if self.failed:
+            out["failed"] = dict(self.failed)
+        if self.retried:
+            out["retried"] = dict(self.retried)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ArchRecord:
+        return cls(arch_id=raw["arch"], label=raw["label"],
+                   scores={k: _decode(v) for k, v in raw.get("scores", {}).items()},
+                   failed=dict(raw.get("failed", {})), retried=dict(raw.get("retried", {})))
+
+
+def _encode(value: np.ndarray) -> Any:
+    array = np.asarray(value, dtype=np.float64)
+    encoded = encode_scores(array.reshape(-1))
+    return encoded[0] if array.ndim == 0 else encoded
+
+
+def _decode(value: Any) -> np.ndarray:
+    if isinstance(value, list):
+        return decode_scores(value)
+    return decode_scores([value]).reshape(())
+
+
+@dataclass
+class JournalState:
+    """What a journal holds, folded: the latest outcome per (arch, label, estimator).
+
+    Attributes:
+        header: the first line.
+        outcomes: (arch_id as str, label, estimator) -> float64 array or a failure reason (str).
+        retried: (arch_id as str, label, estimator) -> how a failure was recovered.
+        meta: the merged ``meta`` records.
+        sessions: the ``session`` records, in order.
+    """
+
+    header: dict[str, Any]
+    outcomes: dict[tuple[str, str, str], np.ndarray | str] = field(default_factory=dict)
+    retried: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, record: ArchRecord) -> None:
+        for name, value in record.scores.items():
+            key = (str(record.arch_id), record.label, name)
+            self.outcomes[key] = value
+            if name in record.retried:
+                self.retried[key] = record.retried[name]
+            else:
+                self.retried.pop(key, None)
+        for name, reason in record.failed.items():
+            key = (str(record.arch_id), record.label, name)
+            self.outcomes[key] = reason
+            self.retried.pop(key, None)
+
+    def scored(self, arch_id: Any, label: str, estimator: str) -> bool:
+        """Whether the estimator has a score (not a failure) for the architecture and label."""
+        return isinstance(self.outcomes.get((str(arch_id), label, estimator)), np.ndarray)
+
+    def n_scored(self) -> int:
+        return sum(isinstance(v, np.ndarray) for v in self.outcomes.values())
+
+
+class Journal:
+    """An open journal: read what it holds, append records durably.
+
+    Use as a context manager; :meth:`open` creates the file or resumes an existing one.
+    """
+
+    def __init__(self, path: Path | None, state: JournalState, handle) -> None:
+        self.path = path
+        self.state = state
+        self._handle = handle
+
+    @classmethod
+    def in_memory(cls, header: dict[str, Any]) -> Journal:
+        """A journal that writes nothing (library calls that need no resume)."""
+        return cls(None, JournalState(header=header), None)
+
+    @classmethod
+    def open(cls, path: str | Path, header: dict[str, Any]) -> Journal:
+        """Create ``path`` with ``header`` or, when it exists, check it belongs to the same run and resume.
+
+        Raises:
+            JournalError: the existing journal was written by a different run (names the field),
+                or a line other than the last is corrupt.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > 0:
+            state, valid_bytes = read_journal(path, with_valid_bytes=True)
+            _check_same_run(path, state.header, header)
+            handle = open(path, "r+b")
+            handle.truncate(valid_bytes)  # a partial line left by a killed process
+            handle.seek(valid_bytes)
+        else:
+            state = JournalState(header=header)
+            handle = open(path, "wb")
+            _write_line(handle, header)
+        journal = cls(path, state, handle)
+        journal.append_raw({"session": {"started_at": utc_now(), "host": socket.gethostname(), "pid": os.getpid()}})
+        return journal
+
+    def append(self, record: ArchRecord) -> None:
+        """Write one record and make it durable (flush + fsync) before returning."""
+        self.state.add(record)
+        if self._handle is not None:
+            _write_line(self._handle, record.to_json())
+
+    def append_meta(self, meta: dict[str, Any]) -> None:
+        self.state.meta.update(meta)
+        self.append_raw({"meta": meta})
+
+    def append_raw(self, obj: dict[str, Any]) -> None:
+        if "session" in obj:
+            self.state.sessions.append(obj["session"])
+        if self._handle is not None:
+            _write_line(self._handle, obj)
+
+    def close(self) -> None:
+        if self._handle is not None and not self._handle.closed:
+            self._handle.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _write_line(handle, obj: dict[str, Any]) -> None:
+    handle.write(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def read_journal(path: str | Path, with_valid_bytes: bool = False):
+    """Fold a journal into a :class:`JournalState` (and, optionally, the length of its valid prefix).
+
+    A partial last line (no newline: the writer was killed mid-write) is ignored; any other
+    unreadable line is a :class:`JournalError` naming the file and line.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal ({exc.strerror})") from None
+    lines = data.split(b"\n")
+    complete, partial = lines[:-1], lines[-1]
+    valid_bytes = len(data) - len(partial)
+    if not complete:
+        raise JournalError(f"{path}: empty or truncated journal header; delete the file to start the run afresh")
+    parsed = []
+    for number, line in enumerate(complete, start=1):
+        try:
+            parsed.append(json.loads(line))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise JournalError(f"{path}:{number}: corrupt journal line; delete the file to start afresh, "
+                               "or cut the file before this line to keep what precedes it") from None
+    header = parsed[0]
+    if not isinstance(header, dict) or header.get("suite_journal") != JOURNAL_VERSION:
+        raise JournalError(f"{path}: not a suite journal (version {JOURNAL_VERSION}) header")
+    state = JournalState(header=header)
+    for number, obj in enumerate(parsed[1:], start=2):
+        try:
+            if "session" in obj:
+                state.sessions.append(obj["session"])
+            elif "meta" in obj:
+                state.meta.update(obj["meta"])
+            else:
+                state.add(ArchRecord.from_json(obj))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise JournalError(f"{path}:{number}: malformed journal record; delete the file to start afresh") from None
+    return (state, valid_bytes) if with_valid_bytes else state
+
+
+def _check_same_run(path: Path, found: dict[str, Any], wanted: dict[str, Any]) -> None:
+    if found.get("identity_sha256") == wanted.get("identity_sha256"):
+        return
+    old, new = found.get("identity", {}), wanted.get("identity", {})
+    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) or ["identity"]
+    key = differing[0]
+    raise JournalError(
+        f"{path} belongs to a different run ({key}: journal has {old.get(key)!r}, this run {new.get(key)!r}); "
+        "pass --restart to discard it, or --journal-dir to keep both"
+    )

@@ -1,0 +1,139 @@
+"""Scoring a chunk of architectures, with failures isolated to the architecture (and estimator) that failed.
+
+A chunk is scored in one call. When that call raises, each architecture is retried alone; when a
+fused group fails on one architecture, each estimator is retried alone, so one estimator's
+failure does not cost the others their scores. A CUDA out-of-memory error on a single
+architecture empties the allocator cache and retries with the estimator's batch split
+(:meth:`Estimator.split_batch`) until it fits or cannot be split further. What still fails
+becomes a failure record with a one-line reason; the run goes on.
+
+Errors of the suite itself (:class:`SuiteError`: a broken estimator contract, bad settings) and
+interrupts are not failures of an architecture: they propagate and stop the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from suite.errors import SuiteError
+from suite.estimator import Estimator, RunContext
+from suite.journal import ArchRecord
+
+#: Longest failure reason kept (characters).
+MAX_REASON = 300
+
+
+def fusion_groups(estimators: Sequence[Estimator]) -> list[list[int]]:
+    """Indices of the estimators scored together: single-snapshot estimators of one class and one
+    fusion group share a sweep; every other estimator is alone. Order: first appearance."""
+    groups: dict[Any, list[int]] = {}
+    for i, estimator in enumerate(estimators):
+        key = estimator.fusion_group()
+        if key is None or estimator.snapshots() != ["final"]:
+            key = ("alone", i)
+        groups.setdefault((type(estimator).score_fused.__func__, key), []).append(i)
+    return list(groups.values())
+
+
+def score_chunk(group: Sequence[Estimator], label: str, items: Sequence[tuple[Any, Any]],
+                ctx: RunContext) -> list[ArchRecord]:
+    """One record per architecture of ``items`` ((arch_id, arch) pairs) for every estimator of ``group``.
+
+    Raises:
+        SuiteError: an estimator broke its contract (wrong shape, ...); KeyboardInterrupt passes through.
+    """
+    archs = [arch for _, arch in items]
+    try:
+        arrays = _call(group, archs, ctx, label)
+    except SuiteError:
+        raise
+    except Exception as exc:
+        if len(items) > 1:
+            return [record for item in items for record in score_chunk(group, label, [item], ctx)]
+        if len(group) > 1:
+            merged = ArchRecord(arch_id=items[0][0], label=label)
+            for estimator in group:
+                alone = score_chunk([estimator], label, items, ctx)[0]
+                merged.scores.update(alone.scores)
+                merged.failed.update(alone.failed)
+                merged.retried.update(alone.retried)
+            return [merged]
+        return [_retry_single(group[0], label, items[0], ctx, exc)]
+    records = [ArchRecord(arch_id=arch_id, label=label) for arch_id, _ in items]
+    for estimator, values in zip(group, arrays):
+        for row, record in zip(values, records):
+            record.scores[estimator.name] = row
+    return records
+
+
+def _call(group: Sequence[Estimator], archs: list, ctx: RunContext, label: str) -> list[np.ndarray]:
+    if len(group) == 1:
+        raw = [group[0].score(archs, ctx, label)]
+    else:
+        raw = type(group[0]).score_fused(group, archs, ctx)
+    arrays = []
+    for estimator, values in zip(group, raw):
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim not in (1, 2) or values.shape[0] != len(archs):
+            raise SuiteError(
+                f"estimator {estimator.name!r} returned scores of shape {values.shape} for {len(archs)} architectures"
+            )
+        arrays.append(values)
+    return arrays
+
+
+def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: RunContext,
+                  exc: Exception) -> ArchRecord:
+    """A single estimator failed on a single architecture: split the batch on OOM, else record the failure."""
+    record = ArchRecord(arch_id=item[0], label=label)
+    splits: list[str] = []
+    try:
+        while is_out_of_memory(exc):
+            _free_cached_memory()
+            how = estimator.split_batch()
+            if how is None:
+                break
+            splits.append(how)
+            try:
+                [values] = _call([estimator], [item[1]], ctx, label)
+            except SuiteError:
+                raise
+            except Exception as again:
+                exc = again
+                continue
+            record.scores[estimator.name] = values[0]
+            record.retried[estimator.name] = f"out of memory; scored with {how}"
+            return record
+    finally:
+        if splits:
+            estimator.restore_batch()
+    reason = failure_reason(exc)
+    if splits:
+        reason += f" (after retrying with {splits[-1]})"
+    record.failed[estimator.name] = reason
+    return record
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA (or other accelerator) out-of-memory errors, which a smaller batch may avoid."""
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
+def _free_cached_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def failure_reason(exc: BaseException) -> str:
+    """``Type: first line of the message``, at most MAX_REASON characters."""
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    reason = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    if is_out_of_memory(exc):
+        reason = "out of memory: " + message
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."

@@ -1,0 +1,86 @@
+"""The run journal: durable records, exact round trips, partial lines, runs that do not match."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from suite.journal import ArchRecord, Journal, JournalError, identity_key, read_journal
+
+
+def _header(**identity):
+    identity = {"benchmark": "nb201", "seed": 20, **identity}
+    return {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity),
+            "plan": {"n": 3, "ids_sha256": "0" * 64}}
+
+
+floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scalar=floats, vector=st.lists(floats, min_size=1, max_size=6))
+def test_records_round_trip_bit_exactly(scalar, vector):
+    record = ArchRecord(arch_id=7, label="final", scores={"a": np.float64(scalar), "b": np.array(vector)},
+                        failed={"c": "ValueError: x"})
+    back = ArchRecord.from_json(json.loads(json.dumps(record.to_json(), allow_nan=False)))
+    assert back.scores["a"].shape == () and back.scores["b"].shape == (len(vector),)
+    assert back.scores["a"].tobytes() == np.float64(scalar).tobytes() or (np.isnan(scalar) and np.isnan(back.scores["a"]))
+    np.testing.assert_array_equal(back.scores["b"], np.array(vector, dtype=np.float64))
+    assert back.failed == {"c": "ValueError: x"}
+
+
+def test_append_then_reopen_resumes_what_was_written(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with Journal.open(path, _header()) as journal:
+        journal.append(ArchRecord(arch_id=0, label="final", scores={"params": np.float64(1.5)}))
+        journal.append(ArchRecord(arch_id=1, label="final", failed={"params": "boom"}))
+    with Journal.open(path, _header()) as journal:
+        assert journal.state.scored(0, "final", "params")
+        assert not journal.state.scored(1, "final", "params")  # a failure is retried on resume
+        journal.append(ArchRecord(arch_id=1, label="final", scores={"params": np.float64(2.0)}))
+    state = read_journal(path)
+    assert state.scored(1, "final", "params") and float(state.outcomes[("1", "final", "params")]) == 2.0
+    assert len(state.sessions) == 2
+
+
+def test_a_partial_last_line_is_cut_off_and_writing_continues(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with Journal.open(path, _header()) as journal:
+        journal.append(ArchRecord(arch_id=0, label="final", scores={"params": np.float64(1.0)}))
+    with open(path, "ab") as handle:  # what a process killed mid-write leaves
+        handle.write(b'{"arch": 1, "label": "final", "sco')
+    with Journal.open(path, _header()) as journal:
+        assert journal.state.scored(0, "final", "params") and not journal.state.scored(1, "final", "params")
+        journal.append(ArchRecord(arch_id=1, label="final", scores={"params": np.float64(3.0)}))
+    lines = path.read_bytes().splitlines()
+    assert all(json.loads(line) for line in lines)  # every line is whole again
+    assert read_journal(path).scored(1, "final", "params")
+
+
+def test_a_corrupt_line_in_the_middle_is_named(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with Journal.open(path, _header()) as journal:
+        journal.append(ArchRecord(arch_id=0, label="final", scores={"params": np.float64(1.0)}))
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b"garbage\n")
+    path.write_bytes(b"".join(lines))
+    with pytest.raises(JournalError, match=r"run\.jsonl:3: corrupt journal line"):
+        read_journal(path)
+
+
+def test_a_journal_of_another_run_is_refused_naming_the_field(tmp_path):
+    path = tmp_path / "run.jsonl"
+    Journal.open(path, _header(seed=20)).close()
+    with pytest.raises(JournalError, match=r"different run \(seed: journal has 20, this run 2020\).*--restart"):
+        Journal.open(path, _header(seed=2020))
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"hello": 1}\n')
+    with pytest.raises(JournalError, match="not a suite journal"):
+        read_journal(path)
