@@ -142,6 +142,11 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         return
     _write_and_report(outcome.results, targets, as_json, data_dir)
     if outcome.journal is not None and not keep_journal:
+        import shutil
+
+        from suite.runner import work_dir
+
+        shutil.rmtree(work_dir(outcome.journal), ignore_errors=True)
         outcome.journal.unlink(missing_ok=True)
 
 

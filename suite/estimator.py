@@ -40,6 +40,8 @@ class RunContext:
         seed: the run's seed (one of the protocol's).
         device: the torch device the runner chose.
         data_dir, cache_dir: where data lives and where decoded data is cached.
+        work_dir: this run's private directory for resumable state (a one-shot estimator's
+            training checkpoints, see :mod:`suite.training`); None when the run keeps no journal.
     """
 
     space: Any
@@ -47,6 +49,7 @@ class RunContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     data_dir: Path | None = None
     cache_dir: Path | None = None
+    work_dir: Path | None = None
     _cifar: Any = field(default=None, repr=False)
 
     def cifar10(self):

@@ -49,6 +49,7 @@ class WorkerSettings:
         device: ``cpu``, ``cuda`` or ``cuda:i``.
         threads: torch intra-op threads; CPU results depend on it, so every worker uses the same.
         data_dir, cache_dir: where data lives on the worker's machine.
+        work_dir: the run's directory for resumable state (checkpoints), None without a journal.
     """
 
     benchmark: str
@@ -58,6 +59,7 @@ class WorkerSettings:
     threads: int
     data_dir: Path | None
     cache_dir: Path | None
+    work_dir: Path | None = None
 
 
 def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContext, dict[str, Any]]:
@@ -69,7 +71,7 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
     determinism = provenance.apply_determinism(settings.seed)
     space = get_benchmark(settings.benchmark).space
     ctx = RunContext(space=space, seed=settings.seed, device=torch.device(settings.device),
-                     data_dir=settings.data_dir, cache_dir=settings.cache_dir)
+                     data_dir=settings.data_dir, cache_dir=settings.cache_dir, work_dir=settings.work_dir)
     estimators = [get_estimator_class(name)(**config) for name, config in settings.estimators]
     for estimator in estimators:
         estimator.prepare(ctx)

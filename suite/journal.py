@@ -5,7 +5,8 @@ many architectures, hash of their ids). Every later line is one record, written,
 fsync'd as soon as it exists:
 
 - ``{"arch": ID, "label": L, "scores": {estimator: value}, "failed": {estimator: reason}}``: one
-  architecture scored for one snapshot label; ``value`` is a float, a list of floats (per-batch
+  architecture scored for one snapshot label (records that one estimator call produced together,
+  a chunk of cheap architectures, are written with one fsync); ``value`` is a float, a list of floats (per-batch
   values or components), with non-finite numbers as the strings of :func:`results.encode_scores`;
   ``retried`` optionally says how a failure was recovered (e.g. a split batch);
 - ``{"session": {...}}``: one invocation started (time, host, pid);
@@ -134,7 +135,12 @@ class JournalState:
         return isinstance(self.outcomes.get((str(arch_id), label, estimator)), np.ndarray)
 
     def n_scored(self) -> int:
+        """(arch, label, estimator) outcomes that are scores."""
         return sum(isinstance(v, np.ndarray) for v in self.outcomes.values())
+
+    def n_archs_scored(self) -> int:
+        """Architectures with at least one score."""
+        return len({key[0] for key, value in self.outcomes.items() if isinstance(value, np.ndarray)})
 
 
 class Journal:
@@ -183,6 +189,13 @@ class Journal:
         if self._handle is not None:
             _write_line(self._handle, record.to_json())
 
+    def append_many(self, records: list[ArchRecord]) -> None:
+        """Records that became available together (one estimator call): one write, one fsync."""
+        for record in records:
+            self.state.add(record)
+        if self._handle is not None and records:
+            _write_lines(self._handle, [r.to_json() for r in records])
+
     def append_meta(self, meta: dict[str, Any]) -> None:
         self.state.meta.update(meta)
         self.append_raw({"meta": meta})
@@ -205,7 +218,13 @@ class Journal:
 
 
 def _write_line(handle, obj: dict[str, Any]) -> None:
-    handle.write(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n")
+    _write_lines(handle, [obj])
+
+
+def _write_lines(handle, objs: list[dict[str, Any]]) -> None:
+    """Append JSON lines, flush and fsync: durable when this returns."""
+    handle.write(b"".join(json.dumps(o, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+                          for o in objs))
     handle.flush()
     os.fsync(handle.fileno())
 

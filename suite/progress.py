@@ -35,6 +35,8 @@ class Progress:
         self._bar = None
         if done and mode != "none":
             self._line(f"resuming: {done}/{total} already in the journal")
+        elif mode == "log":
+            self._line(f"scoring {total} architectures")
         if mode == "bar":
             self._bar = tqdm(total=total, initial=done, desc=desc, unit="arch", dynamic_ncols=True, leave=False,
                              smoothing=0.1)

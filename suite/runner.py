@@ -9,6 +9,7 @@ after journaling; ``suite merge`` (:func:`merge`) builds the results from all sh
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,11 +133,15 @@ class Interrupted(SuiteError):
     exit_code = 130
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a UsageError."""
+def resolve_device(name: str, local: bool = True) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is a UsageError.
+
+    Args:
+        local: the device is this machine's; False (Ray workers) accepts ``cuda`` without a local GPU.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if name.startswith("cuda") and local and not torch.cuda.is_available():
         raise UsageError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
     try:
         return torch.device(name)
@@ -187,7 +192,7 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
     run_ids = _planned_ids(benchmark, base.sample, options.shard)
     archs = [benchmark.archs[p] for p in benchmark.positions(run_ids)]
 
-    device = resolve_device(base.device)
+    device = resolve_device(base.device, local=options.executor == "local")
     threads = options.threads or torch.get_num_threads()
     if threads < 1:
         raise UsageError(f"--threads must be at least 1, got {threads}")
@@ -195,8 +200,9 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
     determinism = provenance.apply_determinism(base.seed)
     header = _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, options.shard)
     journal_path = _journal_path(options.journal_dir, header, base, options.shard)
-    if journal_path is not None and options.restart and journal_path.exists():
-        journal_path.unlink()
+    if journal_path is not None and options.restart:
+        journal_path.unlink(missing_ok=True)
+        shutil.rmtree(work_dir(journal_path), ignore_errors=True)
     journal = Journal.open(journal_path, header) if journal_path is not None else Journal.in_memory(header)
 
     with journal:
@@ -286,6 +292,11 @@ def _journal_path(journal_dir: Path | None, header: dict[str, Any], base: RunSpe
     return Path(journal_dir) / ("_".join(parts) + ".jsonl")
 
 
+def work_dir(journal_path: Path | None) -> Path | None:
+    """The run's directory for resumable state beside its journal (``<journal>.work``)."""
+    return None if journal_path is None else journal_path.with_suffix(".work")
+
+
 def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:
     return estimators[group[0]].snapshots() if len(group) == 1 else ["final"]
 
@@ -314,12 +325,13 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
     settings = WorkerSettings(
         benchmark=base.benchmark, estimators=tuple((e.name, e.get_config()) for e in estimators), seed=base.seed,
         device=str(device), threads=threads, data_dir=base.data_dir, cache_dir=base.cache_dir,
+        work_dir=work_dir(journal.path),
     )
     if options.executor == "ray":
         executor = RayExecutor(settings, options.address, options.workers, options.ray_cpus)
     else:
         ctx = RunContext(space=get_benchmark(base.benchmark).space, seed=base.seed, device=device,
-                         data_dir=base.data_dir, cache_dir=base.cache_dir)
+                         data_dir=base.data_dir, cache_dir=base.cache_dir, work_dir=settings.work_dir)
         for estimator in estimators:
             estimator.prepare(ctx)
         journal.append_meta({**worker_meta(estimators, ctx), "determinism": determinism})
@@ -332,8 +344,8 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         new_meta = {k: v for k, v in meta.items() if journal.state.meta.get(k) != v}
         if new_meta:
             journal.append_meta(new_meta)
+        journal.append_many(records)
         for record in records:
-            journal.append(record)
             seen["records"] += 1
             if record.failed and not record.scores:
                 seen["failed"] += 1
@@ -351,7 +363,8 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         except KeyboardInterrupt:
             where = f"the journal {journal.path}" if journal.path else "memory (no --journal-dir: lost)"
             raise Interrupted(
-                f"interrupted; {journal.state.n_scored()} scores are in {where}; re-run the same command to continue"
+                f"interrupted; scores of {journal.state.n_archs_scored()} architectures are in {where}; "
+                "re-run the same command to continue"
             ) from None
 
 

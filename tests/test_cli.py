@@ -64,14 +64,25 @@ def test_missing_data_is_one_line(tmp_path, capsys):
     assert err.startswith("error: nb201 ground truth not found") and "\n" not in err
 
 
-def test_same_command_twice_gives_byte_identical_scores(data_dir, tmp_path):
-    paths = [tmp_path / "a.json", tmp_path / "b.json"]
-    for path in paths:
-        assert main(["run", "-e", "random", "-b", "nb201", "--seed", "2020", "--sample", "500",
-                     "--data-dir", str(data_dir), "--out", str(path), "-q"]) == 0
-    a, b = (read_result(p) for p in paths)
-    assert json.dumps(a.snapshots[0].scores) == json.dumps(b.snapshots[0].scores)
-    assert a.protocol.fingerprint == b.protocol.fingerprint
+def test_same_command_twice_gives_byte_identical_scores(data_dir, cache_dir, tmp_path):
+    """Twice on CPU, the same command: byte-identical scores (gradients, float64 products, hashes),
+    with every setting that can change a number recorded."""
+    names = ["random", "synflow", "grad_norm"]
+    for run in ("a", "b"):
+        assert main(["run", "-e", ",".join(names), "-b", "nb201", "--seed", "2020", "--sample", "6", "--batches", "2",
+                     "-c", "batch_size=16", "--threads", "1", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
+                     "--out-dir", str(tmp_path / run), "-q"]) == 0
+    for name in names:
+        a, b = (read_result(tmp_path / run / "nb201" / name / "seed2020.json") for run in ("a", "b"))
+        assert json.dumps([s.model_dump(mode="json") for s in a.snapshots]) == \
+            json.dumps([s.model_dump(mode="json") for s in b.snapshots])
+        assert a.protocol.fingerprint == b.protocol.fingerprint
+        record = a.provenance["determinism"]
+        assert record["cudnn_deterministic"] and not record["cudnn_benchmark"] and record["deterministic_algorithms"]
+        assert not record["tf32_matmul"] and not record["tf32_cudnn"] and record["cublas_workspace_config"]
+        assert record["torch_threads"] == 1 and a.provenance["threads"] == 1
+        assert a.provenance["seeds"] == {"run": 2020, "sample": 0}
+        assert {"torch", "numpy", "device", "dtype"} <= set(a.provenance["environment"])
 
 
 def test_random_baseline_is_order_free_and_seeded(nb201):
