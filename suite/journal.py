@@ -107,7 +107,8 @@ class JournalState:
         header: the first line.
         outcomes: (arch_id as str, label, estimator) -> float64 array or a failure reason (str).
         retried: (arch_id as str, label, estimator) -> how a failure was recovered.
-        meta: the merged ``meta`` records.
+        meta: the merged ``meta`` records (later values win).
+        environments: every distinct ``meta.environment`` seen (a run resumed on another machine has several).
         sessions: the ``session`` records, in order.
     """
 
@@ -115,6 +116,7 @@ class JournalState:
     outcomes: dict[tuple[str, str, str], np.ndarray | str] = field(default_factory=dict)
     retried: dict[tuple[str, str, str], str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    environments: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, record: ArchRecord) -> None:
@@ -129,6 +131,23 @@ class JournalState:
             key = (str(record.arch_id), record.label, name)
             self.outcomes[key] = reason
             self.retried.pop(key, None)
+
+    def add_meta(self, meta: dict[str, Any]) -> None:
+        """Fold a ``meta`` record in.
+
+        Raises:
+            JournalError: the data an estimator read differs from what an earlier session read.
+        """
+        for key, value in meta.get("data", {}).items():
+            known = self.meta.get("data", {}).get(key)
+            if known is not None and known != value:
+                raise JournalError(f"{key} differs from the data earlier sessions of this run read "
+                                   f"({value[:12]} vs {known[:12]}); restore that data or pass --restart")
+        if "data" in meta:
+            meta = {**meta, "data": {**self.meta.get("data", {}), **meta["data"]}}
+        self.meta.update(meta)
+        if meta.get("environment") and meta["environment"] not in self.environments:
+            self.environments.append(meta["environment"])
 
     def scored(self, arch_id: Any, label: str, estimator: str) -> bool:
         """Whether the estimator has a score (not a failure) for the architecture and label."""
@@ -180,7 +199,10 @@ class Journal:
             handle = open(path, "wb")
             _write_line(handle, header)
         journal = cls(path, state, handle)
-        journal.append_raw({"session": {"started_at": utc_now(), "host": socket.gethostname(), "pid": os.getpid()}})
+        from suite.provenance import git_commit
+
+        journal.append_raw({"session": {"started_at": utc_now(), "host": socket.gethostname(), "pid": os.getpid(),
+                                        "suite_commit": git_commit()}})
         return journal
 
     def append(self, record: ArchRecord) -> None:
@@ -197,7 +219,7 @@ class Journal:
             _write_lines(self._handle, [r.to_json() for r in records])
 
     def append_meta(self, meta: dict[str, Any]) -> None:
-        self.state.meta.update(meta)
+        self.state.add_meta(meta)
         self.append_raw({"meta": meta})
 
     def append_raw(self, obj: dict[str, Any]) -> None:
@@ -261,7 +283,7 @@ def read_journal(path: str | Path, with_valid_bytes: bool = False):
             if "session" in obj:
                 state.sessions.append(obj["session"])
             elif "meta" in obj:
-                state.meta.update(obj["meta"])
+                state.add_meta(obj["meta"])
             else:
                 state.add(ArchRecord.from_json(obj))
         except (KeyError, TypeError, AttributeError, ValueError):

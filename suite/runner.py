@@ -342,6 +342,8 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
 
     def on_records(records: list[ArchRecord], meta: dict[str, Any]) -> None:
         new_meta = {k: v for k, v in meta.items() if journal.state.meta.get(k) != v}
+        if "data" in new_meta and new_meta["data"].items() <= journal.state.meta.get("data", {}).items():
+            del new_meta["data"]
         if new_meta:
             journal.append_meta(new_meta)
         journal.append_many(records)
@@ -429,7 +431,8 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
             snapshots=snapshots,
             failures=[Failure(arch_id=_plain_id(i), reason="; ".join(r)) for i, r in failed.items()],
             provenance={
-                "environment": state.meta.get("environment", provenance.environment(torch.device("cpu"))),
+                "environment": _environment(state),
+                "suite_commits": sorted({str(s.get("suite_commit")) for s in state.sessions}),
                 "data": {"ground_truth": benchmark.gt_sha256, **state.meta.get("data", {})},
                 "threads": state.header["identity"]["threads"],
                 "seeds": {"run": state.header["identity"]["seed"], "sample": protocol.SAMPLE_SEED},
@@ -440,6 +443,13 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
             },
         ))
     return results
+
+
+def _environment(state: JournalState) -> dict[str, Any]:
+    """The environment the scores were computed in; ``{"sessions": [...]}`` when it changed along the way."""
+    if not state.environments:
+        return provenance.environment(torch.device("cpu"))
+    return state.environments[0] if len(state.environments) == 1 else {"sessions": state.environments}
 
 
 def _plain_id(arch_id: Any) -> int | str:
@@ -514,7 +524,7 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
         raise JournalError(f"{first_path} was run on a different {bench_spec.name} subset than the one in the data directory")
     full_ids = _planned_ids(benchmark, base_identity["sample"], None)
     merged = JournalState(header={**first.header, "identity": {**first.header["identity"], "shard": None}})
-    environments, seen_data = [], {}
+    seen_data: dict[str, str] = {}
     for index in range(count):
         path = shards[index]
         state = dict(states)[path]
@@ -524,16 +534,13 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
         for key, value in state.meta.get("data", {}).items():
             if seen_data.setdefault(key, value) != value:
                 raise JournalError(f"{path} read different {key} data than the other shards; re-run it on the same data")
-        if state.meta.get("environment") and state.meta["environment"] not in environments:
-            environments.append(state.meta["environment"])
+        merged.environments.extend(e for e in state.environments if e not in merged.environments)
         for key, value in state.outcomes.items():
             merged.outcomes[key] = value
         merged.retried.update(state.retried)
         merged.meta = {**state.meta, **merged.meta}
         merged.sessions.extend(state.sessions)
     merged.meta["data"] = seen_data
-    if environments:
-        merged.meta["environment"] = environments[0] if len(environments) == 1 else {"shards": environments}
 
     estimators = [get_estimator_class(e["name"])(**e["config"]) for e in base_identity["estimators"]]
     criteria = first.header.get("criteria", {})

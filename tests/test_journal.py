@@ -84,3 +84,14 @@ def test_a_file_that_is_not_a_journal_is_refused(tmp_path):
     path.write_text('{"hello": 1}\n')
     with pytest.raises(JournalError, match="not a suite journal"):
         read_journal(path)
+
+
+def test_data_that_changed_between_sessions_is_refused(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with Journal.open(path, _header()) as journal:
+        journal.append_meta({"data": {"cifar10_content": "a" * 64}, "environment": {"device": "cpu"}})
+    with Journal.open(path, _header()) as journal:
+        journal.append_meta({"environment": {"device": "cuda"}})  # resumed elsewhere: both recorded
+        assert journal.state.environments == [{"device": "cpu"}, {"device": "cuda"}]
+        with pytest.raises(JournalError, match=r"cifar10_content differs from the data earlier sessions"):
+            journal.append_meta({"data": {"cifar10_content": "b" * 64}})

@@ -7,6 +7,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import rankdata
 
 from suite import registry
@@ -123,3 +125,15 @@ def test_cli_shards_then_merge(data_dir, tmp_path, capsys):
     assert main(["merge", str(journals[0]), "--data-dir", str(data_dir), "--out-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "shard 1/2 is missing" in err and "\n" not in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(count=st.integers(1, 64), sample=st.one_of(st.none(), st.integers(64, 2000)))
+def test_shards_partition_the_run(nb201, count, sample):
+    from suite.cli import parse_shard
+    from suite.runner import _planned_ids
+
+    whole = _planned_ids(nb201, sample, None).tolist()
+    slices = [_planned_ids(nb201, sample, parse_shard(f"{i}/{count}")).tolist() for i in range(count)]
+    assert sorted(i for s in slices for i in s) == sorted(whole)  # disjoint and covering
+    assert max(map(len, slices)) - min(map(len, slices)) <= 1  # balanced
