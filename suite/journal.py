@@ -10,7 +10,9 @@ fsync'd as soon as it exists:
   values or components), with non-finite numbers as the strings of :func:`results.encode_scores`;
   ``retried`` optionally says how a failure was recovered (e.g. a split batch);
 - ``{"session": {...}}``: one invocation started (time, host, pid);
-- ``{"meta": {...}}``: what the estimators read (data hashes), known once they are prepared.
+- ``{"meta": {...}}``: what the estimators read (data hashes), known once they are prepared;
+- ``{"attempt": ID, "label": L}``: scoring ID alone starts (expensive estimators); an outcome
+  record clears it, so marks left behind name the architecture that killed the process.
 
 A later record for the same (arch, label, estimator) supersedes an earlier one, so a resumed run
 can retry failures by appending. A process killed mid-write leaves at most one partial last line;
@@ -118,8 +120,14 @@ class JournalState:
     meta: dict[str, Any] = field(default_factory=dict)
     environments: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
+    attempts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def died_on(self, arch_id: Any, label: str) -> int:
+        """How many times a process started scoring this architecture alone and died before an outcome."""
+        return self.attempts.get((str(arch_id), label), 0)
 
     def add(self, record: ArchRecord) -> None:
+        self.attempts.pop((str(record.arch_id), record.label), None)
         for name, value in record.scores.items():
             key = (str(record.arch_id), record.label, name)
             self.outcomes[key] = value
@@ -182,22 +190,30 @@ class Journal:
     def open(cls, path: str | Path, header: dict[str, Any]) -> Journal:
         """Create ``path`` with ``header`` or, when it exists, check it belongs to the same run and resume.
 
+        The file is locked (``flock``) while open, so two processes never write one journal.
+
         Raises:
-            JournalError: the existing journal was written by a different run (names the field),
-                or a line other than the last is corrupt.
+            JournalError: the journal is in use by another process, was written by a different
+                run (names the field), or a line other than the last is corrupt.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size > 0:
-            state, valid_bytes = read_journal(path, with_valid_bytes=True)
-            _check_same_run(path, state.header, header)
-            handle = open(path, "r+b")
-            handle.truncate(valid_bytes)  # a partial line left by a killed process
-            handle.seek(valid_bytes)
-        else:
-            state = JournalState(header=header)
-            handle = open(path, "wb")
-            _write_line(handle, header)
+        handle = open(path, "a+b")  # O_APPEND: creates, never truncates, every write goes to the end
+        try:
+            _lock(handle, path)
+            handle.seek(0)
+            data = handle.read()
+            if b"\n" in data:
+                state, valid_bytes = parse_journal(path, data)
+                _check_same_run(path, state.header, header)
+                handle.truncate(valid_bytes)  # a partial line left by a killed process
+            else:  # new, or only a partial header from a process killed while creating it
+                handle.truncate(0)
+                state = JournalState(header=header)
+                _write_lines(handle, [header], path)
+        except BaseException:
+            handle.close()
+            raise
         journal = cls(path, state, handle)
         from suite.provenance import git_commit
 
@@ -205,18 +221,33 @@ class Journal:
                                         "suite_commit": git_commit()}})
         return journal
 
+    def cancel_attempt(self, arch_id: Any, label: str) -> None:
+        """Withdraw an attempt mark (the run was interrupted on purpose, not killed by the architecture)."""
+        key = (str(arch_id), label)
+        self.state.attempts[key] = max(0, self.state.attempts.get(key, 0) - 1)
+        if self._handle is not None:
+            _write_lines(self._handle, [{"attempt": arch_id, "label": label, "cancelled": True}], self.path)
+
+    def append_attempt(self, arch_id: Any, label: str) -> None:
+        """Mark that scoring ``arch_id`` alone starts now; an outcome record clears it. Marks left
+        behind tell a resumed run which architecture killed the process (segfault, host OOM)."""
+        key = (str(arch_id), label)
+        self.state.attempts[key] = self.state.attempts.get(key, 0) + 1
+        if self._handle is not None:
+            _write_lines(self._handle, [{"attempt": arch_id, "label": label}], self.path)
+
     def append(self, record: ArchRecord) -> None:
         """Write one record and make it durable (flush + fsync) before returning."""
         self.state.add(record)
         if self._handle is not None:
-            _write_line(self._handle, record.to_json())
+            _write_lines(self._handle, [record.to_json()], self.path)
 
     def append_many(self, records: list[ArchRecord]) -> None:
         """Records that became available together (one estimator call): one write, one fsync."""
         for record in records:
             self.state.add(record)
         if self._handle is not None and records:
-            _write_lines(self._handle, [r.to_json() for r in records])
+            _write_lines(self._handle, [r.to_json() for r in records], self.path)
 
     def append_meta(self, meta: dict[str, Any]) -> None:
         self.state.add_meta(meta)
@@ -226,7 +257,7 @@ class Journal:
         if "session" in obj:
             self.state.sessions.append(obj["session"])
         if self._handle is not None:
-            _write_line(self._handle, obj)
+            _write_lines(self._handle, [obj], self.path)
 
     def close(self) -> None:
         if self._handle is not None and not self._handle.closed:
@@ -239,29 +270,47 @@ class Journal:
         self.close()
 
 
-def _write_line(handle, obj: dict[str, Any]) -> None:
-    _write_lines(handle, [obj])
-
-
-def _write_lines(handle, objs: list[dict[str, Any]]) -> None:
+def _write_lines(handle, objs: list[dict[str, Any]], path: Path | None) -> None:
     """Append JSON lines, flush and fsync: durable when this returns."""
-    handle.write(b"".join(json.dumps(o, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n"
-                          for o in objs))
-    handle.flush()
-    os.fsync(handle.fileno())
+    try:
+        handle.write(b"".join(json.dumps(o, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+                              for o in objs))
+        handle.flush()
+        os.fsync(handle.fileno())
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot write the journal ({exc.strerror}); what it holds is kept: "
+                           "fix that and re-run the same command") from None
 
 
-def read_journal(path: str | Path, with_valid_bytes: bool = False):
-    """Fold a journal into a :class:`JournalState` (and, optionally, the length of its valid prefix).
+def _lock(handle, path: Path) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, as before
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise JournalError(f"{path} is in use by another process running this run; wait for it or stop it") from None
+    except OSError:  # file systems without locks (some NFS setups): carry on unlocked
+        return
 
-    A partial last line (no newline: the writer was killed mid-write) is ignored; any other
-    unreadable line is a :class:`JournalError` naming the file and line.
-    """
+
+def read_journal(path: str | Path) -> JournalState:
+    """Fold a journal file into a :class:`JournalState` (see :func:`parse_journal`)."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{path}: cannot read the journal ({exc.strerror})") from None
+    return parse_journal(path, data)[0]
+
+
+def parse_journal(path: Path, data: bytes) -> tuple[JournalState, int]:
+    """A journal's content -> (its state, the length of its valid prefix in bytes).
+
+    A partial last line (no newline: the writer was killed mid-write) is ignored; any other
+    unreadable line is a :class:`JournalError` naming the file and line.
+    """
     lines = data.split(b"\n")
     complete, partial = lines[:-1], lines[-1]
     valid_bytes = len(data) - len(partial)
@@ -275,8 +324,10 @@ def read_journal(path: str | Path, with_valid_bytes: bool = False):
             raise JournalError(f"{path}:{number}: corrupt journal line; delete the file to start afresh, "
                                "or cut the file before this line to keep what precedes it") from None
     header = parsed[0]
-    if not isinstance(header, dict) or header.get("suite_journal") != JOURNAL_VERSION:
-        raise JournalError(f"{path}: not a suite journal (version {JOURNAL_VERSION}) header")
+    if (not isinstance(header, dict) or header.get("suite_journal") != JOURNAL_VERSION
+            or not isinstance(header.get("identity"), dict) or not isinstance(header.get("plan"), dict)
+            or not isinstance(header.get("identity_sha256"), str)):
+        raise JournalError(f"{path}: not a suite journal (version {JOURNAL_VERSION}): its first line is not a valid header")
     state = JournalState(header=header)
     for number, obj in enumerate(parsed[1:], start=2):
         try:
@@ -284,11 +335,14 @@ def read_journal(path: str | Path, with_valid_bytes: bool = False):
                 state.sessions.append(obj["session"])
             elif "meta" in obj:
                 state.add_meta(obj["meta"])
+            elif "attempt" in obj:
+                key = (str(obj["attempt"]), obj["label"])
+                state.attempts[key] = max(0, state.attempts.get(key, 0) + (-1 if obj.get("cancelled") else 1))
             else:
                 state.add(ArchRecord.from_json(obj))
         except (KeyError, TypeError, AttributeError, ValueError):
             raise JournalError(f"{path}:{number}: malformed journal record; delete the file to start afresh") from None
-    return (state, valid_bytes) if with_valid_bytes else state
+    return state, valid_bytes
 
 
 def _check_same_run(path: Path, found: dict[str, Any], wanted: dict[str, Any]) -> None:

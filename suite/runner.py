@@ -207,7 +207,8 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
 
     with journal:
         groups = fusion_groups(estimators)
-        tasks, planned, resumed = _pending_tasks(estimators, groups, run_ids, archs, journal.state)
+        tasks, fatal, planned, resumed = _pending_tasks(estimators, groups, run_ids, archs, journal.state)
+        journal.append_many(fatal)
         if tasks:
             _score(tasks, estimators, specs, base, device, threads, determinism, options, journal, planned, resumed)
         state = journal.state
@@ -269,10 +270,15 @@ def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads
         "threads": threads if device.type == "cpu" else None,
         "shard": list(shard) if shard else None,
     }
+    # The file name keys on what the run is; versions, device and threads are checked on resume
+    # instead, so a run resumed with another torch or thread count is refused, naming the field,
+    # rather than silently started afresh in a new file.
+    what = {k: identity[k] for k in ("benchmark", "subset_sha256", "seed", "sample", "estimators", "shard")}
     return {
         "suite_journal": JOURNAL_VERSION,
         "identity": identity,
         "identity_sha256": identity_key(identity),
+        "run_key": identity_key(what),
         "plan": {"n": len(run_ids), "ids_sha256": plan_hash(run_ids.tolist())},
         "criteria": {"gt_column": base.gt_column, "nonfinite": base.nonfinite},
     }
@@ -288,7 +294,7 @@ def _journal_path(journal_dir: Path | None, header: dict[str, Any], base: RunSpe
         parts.append(f"sample{base.sample}")
     if shard is not None:
         parts.append(f"shard{shard[0]}of{shard[1]}")
-    parts.append(header["identity_sha256"][:12])
+    parts.append(header["run_key"][:12])
     return Path(journal_dir) / ("_".join(parts) + ".jsonl")
 
 
@@ -301,9 +307,17 @@ def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:
     return estimators[group[0]].snapshots() if len(group) == 1 else ["final"]
 
 
-def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState) -> tuple[list[Task], int, int]:
-    """Chunks still to score (failures are retried), the planned unit count, and the units already done."""
+#: An architecture on which the process died this many times (segfault, host OOM kill) is
+#: recorded as a failure instead of being tried again.
+MAX_DEATHS = 2
+
+
+def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState
+                   ) -> tuple[list[Task], list[ArchRecord], int, int]:
+    """Chunks still to score (failures are retried), failure records for architectures that killed
+    the process MAX_DEATHS times, the planned unit count, and the units already done."""
     tasks: list[Task] = []
+    fatal: list[ArchRecord] = []
     planned = resumed = 0
     for group in groups:
         names = [estimators[i].name for i in group]
@@ -314,10 +328,14 @@ def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState) -> t
                 planned += 1
                 if all(state.scored(arch_id, label, name) for name in names):
                     resumed += 1
+                elif state.died_on(arch_id, label) >= MAX_DEATHS:
+                    reason = (f"the process died {state.died_on(arch_id, label)} times while scoring it "
+                              "(segfault, out of host memory, or killed)")
+                    fatal.append(ArchRecord(arch_id=arch_id, label=label, failed=dict.fromkeys(names, reason)))
                 else:
                     todo.append((arch_id, arch))
             tasks.extend(Task(tuple(group), label, tuple(todo[s : s + step])) for s in range(0, len(todo), step))
-    return tasks, planned, resumed
+    return tasks, fatal, planned, resumed
 
 
 def _score(tasks, estimators, specs, base, device, threads, determinism, options, journal, planned, resumed) -> None:
@@ -338,7 +356,16 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         executor = LocalExecutor(estimators, ctx)
 
     desc = estimators[0].name if len(estimators) == 1 else f"{len(estimators)} estimators"
+    # The systematic-failure stop applies to a fresh run only: a resumed run may retry nothing but
+    # failures, which are expected to fail again.
+    fresh = not journal.state.outcomes
     seen = {"records": 0, "failed": 0, "reason": ""}
+    current: list[tuple[Any, str]] = []
+
+    def on_start(task: Task) -> None:
+        if len(task.items) == 1 and options.executor == "local":
+            current[:] = [(task.items[0][0], task.label)]
+            journal.append_attempt(*current[0])
 
     def on_records(records: list[ArchRecord], meta: dict[str, Any]) -> None:
         new_meta = {k: v for k, v in meta.items() if journal.state.meta.get(k) != v}
@@ -347,13 +374,14 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         if new_meta:
             journal.append_meta(new_meta)
         journal.append_many(records)
+        current.clear()
         for record in records:
             seen["records"] += 1
             if record.failed and not record.scores:
                 seen["failed"] += 1
                 seen["reason"] = seen["reason"] or next(iter(record.failed.values()))
         bar.update(len(records))
-        if seen["failed"] >= SYSTEMATIC_FAILURES and seen["failed"] == seen["records"]:
+        if fresh and seen["failed"] >= SYSTEMATIC_FAILURES and seen["failed"] == seen["records"]:
             raise SuiteError(
                 f"the first {seen['failed']} architectures all failed ({seen['reason']}); that is a setup problem "
                 "or a bug, not the architectures: fix it and re-run (failed architectures are retried)"
@@ -361,8 +389,10 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
 
     with Progress(planned, resumed, desc=desc, mode=options.progress) as bar:
         try:
-            executor.run(tasks, on_records)
+            executor.run(tasks, on_records, on_start)
         except KeyboardInterrupt:
+            if current:  # stopped on purpose: not a death of the process on this architecture
+                journal.cancel_attempt(*current[0])
             where = f"the journal {journal.path}" if journal.path else "memory (no --journal-dir: lost)"
             raise Interrupted(
                 f"interrupted; scores of {journal.state.n_archs_scored()} architectures are in {where}; "

@@ -14,7 +14,7 @@ interrupts are not failures of an architecture: they propagate and stop the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -52,22 +52,32 @@ def score_chunk(group: Sequence[Estimator], label: str, items: Sequence[tuple[An
     except SuiteError:
         raise
     except Exception as exc:
-        if len(items) > 1:
-            return [record for item in items for record in score_chunk(group, label, [item], ctx)]
-        if len(group) > 1:
-            merged = ArchRecord(arch_id=items[0][0], label=label)
-            for estimator in group:
-                alone = score_chunk([estimator], label, items, ctx)[0]
-                merged.scores.update(alone.scores)
-                merged.failed.update(alone.failed)
-                merged.retried.update(alone.retried)
-            return [merged]
-        return [_retry_single(group[0], label, items[0], ctx, exc)]
-    records = [ArchRecord(arch_id=arch_id, label=label) for arch_id, _ in items]
-    for estimator, values in zip(group, arrays):
-        for row, record in zip(values, records):
-            record.scores[estimator.name] = row
-    return records
+        # Keep only what the retries need: the exception's traceback holds the failed call's
+        # frames (on a GPU, its activations), which must be freed before a retry can fit.
+        error = _Failure(failure_reason(exc), is_out_of_memory(exc))
+        del exc
+    else:
+        records = [ArchRecord(arch_id=arch_id, label=label) for arch_id, _ in items]
+        for estimator, values in zip(group, arrays):
+            for row, record in zip(values, records):
+                record.scores[estimator.name] = row
+        return records
+    if len(items) > 1:
+        return [record for item in items for record in score_chunk(group, label, [item], ctx)]
+    if len(group) > 1:
+        merged = ArchRecord(arch_id=items[0][0], label=label)
+        for estimator in group:
+            alone = score_chunk([estimator], label, items, ctx)[0]
+            merged.scores.update(alone.scores)
+            merged.failed.update(alone.failed)
+            merged.retried.update(alone.retried)
+        return [merged]
+    return [_retry_single(group[0], label, items[0], ctx, error)]
+
+
+class _Failure(NamedTuple):
+    reason: str
+    out_of_memory: bool
 
 
 def _call(group: Sequence[Estimator], archs: list, ctx: RunContext, label: str) -> list[np.ndarray]:
@@ -75,6 +85,8 @@ def _call(group: Sequence[Estimator], archs: list, ctx: RunContext, label: str) 
         raw = [group[0].score(archs, ctx, label)]
     else:
         raw = type(group[0]).score_fused(group, archs, ctx)
+    if len(raw) != len(group):
+        raise SuiteError(f"{type(group[0]).__name__}.score_fused returned {len(raw)} score arrays for {len(group)} estimators")
     arrays = []
     for estimator, values in zip(group, raw):
         values = np.asarray(values, dtype=np.float64)
@@ -87,12 +99,12 @@ def _call(group: Sequence[Estimator], archs: list, ctx: RunContext, label: str) 
 
 
 def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: RunContext,
-                  exc: Exception) -> ArchRecord:
+                  error: _Failure) -> ArchRecord:
     """A single estimator failed on a single architecture: split the batch on OOM, else record the failure."""
     record = ArchRecord(arch_id=item[0], label=label)
     splits: list[str] = []
     try:
-        while is_out_of_memory(exc):
+        while error.out_of_memory:
             _free_cached_memory()
             how = estimator.split_batch()
             if how is None:
@@ -102,8 +114,9 @@ def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: 
                 [values] = _call([estimator], [item[1]], ctx, label)
             except SuiteError:
                 raise
-            except Exception as again:
-                exc = again
+            except Exception as exc:
+                error = _Failure(failure_reason(exc), is_out_of_memory(exc))
+                del exc
                 continue
             record.scores[estimator.name] = values[0]
             record.retried[estimator.name] = f"out of memory; scored with {how}"
@@ -111,7 +124,7 @@ def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: 
     finally:
         if splits:
             estimator.restore_batch()
-    reason = failure_reason(exc)
+    reason = error.reason
     if splits:
         reason += f" (after retrying with {splits[-1]})"
     record.failed[estimator.name] = reason

@@ -16,6 +16,7 @@ Checkpoints are written atomically (temporary file, fsync, rename) and read with
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,7 +42,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """``torch.save`` to a temporary file in the same directory, fsync, then rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp.{socket.gethostname()}.{os.getpid()}")
     with open(tmp, "wb") as handle:
         torch.save(state, handle)
         handle.flush()
@@ -100,8 +101,10 @@ class ResumableLoop:
             on_epoch_end: Callable[[int], Any] | None = None) -> None:
         """Run (or finish) ``epochs x steps_per_epoch`` steps; ``on_epoch_end(epoch)`` after each epoch.
 
-        ``on_epoch_end`` runs before the epoch's checkpoint, so work it does (saving a snapshot)
-        is redone after a kill only if the epoch's checkpoint was not written.
+        ``on_epoch_end`` runs before the epoch's checkpoint, so work it does is redone after a
+        kill only if the epoch's checkpoint was not written. It is not replayed for epochs
+        finished before a resume: whatever it produces (a snapshot of the weights) must go to
+        disk (e.g. ``work_dir``), idempotently, not stay in memory.
         """
         self._restore()
         since_save = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -63,6 +65,13 @@ class Broken(Estimator):
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
 
+class Slow(Brittle):
+    """Scored one architecture per call, like the expensive estimators (attempt marks are written)."""
+
+    name = "test-slow"
+    chunk_size = 1
+
+
 _IDS: dict = {}
 
 
@@ -73,7 +82,7 @@ def _id_of(space, arch) -> int:
 @pytest.fixture
 def registered(monkeypatch, nb201):
     registry._load_all()
-    for cls in (Brittle, TooBig, Broken):
+    for cls in (Brittle, TooBig, Broken, Slow):
         monkeypatch.setitem(registry._REGISTRY, cls.name, cls)
     _IDS.update({a: int(i) for a, i in zip(nb201.archs, nb201.arch_ids)})
 
@@ -126,3 +135,46 @@ def test_failure_reasons_are_one_line_and_bounded():
     assert failure_reason(ValueError("a\nb")) == "ValueError: a"
     assert len(failure_reason(ValueError("x" * 1000))) == 300
     assert failure_reason(RuntimeError("CUDA error: out of memory")).startswith("out of memory")
+
+
+def test_an_architecture_that_killed_the_process_twice_becomes_a_failure(registered, nb201, tmp_path):
+    from suite.journal import Journal
+
+    ids = nb201.sample_ids(12, 0).tolist()
+    victim = next(i for i in ids if i % 5 and i % 7)
+    spared = next(i for i in ids if i != victim and i % 7)
+    specs = [RunSpec(benchmark="nb201", estimator="test-slow", sample=12)]
+    options = RunOptions(journal_dir=tmp_path, progress="none")
+    first = execute(specs, options, loaded=nb201)  # a complete run; now replay it with deaths on the victim
+    header = json.loads(first.journal.read_bytes().splitlines()[0])
+    first.journal.unlink()
+    with Journal.open(first.journal, header) as journal:
+        journal.append_attempt(victim, "final")  # two sessions that died on the victim
+        journal.append_attempt(victim, "final")
+        journal.append_attempt(spared, "final")  # ... and one interrupted on purpose, twice
+        journal.cancel_attempt(spared, "final")
+        journal.append_attempt(spared, "final")
+        journal.cancel_attempt(spared, "final")
+    [result] = execute(specs, options, loaded=nb201).results
+    failures = {f.arch_id: f.reason for f in result.failures}
+    assert failures[victim] == "the process died 2 times while scoring it (segfault, out of host memory, or killed)"
+    assert spared not in failures
+
+
+def test_a_resumed_run_that_retries_only_failures_finishes(registered, nb201, tmp_path):
+    specs = [RunSpec(benchmark="nb201", estimator="test-too-big", sample=40)]
+    options = RunOptions(journal_dir=tmp_path, progress="none")
+    first = execute(specs, options, loaded=nb201)
+    failed = len(first.results[0].failures)
+    assert failed >= 8  # more failures than the systematic-failure stop counts
+    again = execute(specs, options, loaded=nb201)  # only the failures are pending; they fail again
+    assert len(again.results[0].failures) == failed and again.resumed == 40 - failed
+
+
+def test_two_processes_cannot_write_one_journal(tmp_path):
+    from suite.journal import Journal, JournalError, identity_key
+
+    identity = {"benchmark": "nb201"}
+    header = {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity), "plan": {"n": 1}}
+    with Journal.open(tmp_path / "j.jsonl", header), pytest.raises(JournalError, match="in use by another process"):
+        Journal.open(tmp_path / "j.jsonl", header)

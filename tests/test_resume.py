@@ -94,19 +94,17 @@ def test_a_finished_run_kept_journal_rebuilds_results_without_scoring(data_dir, 
     assert len(list(journal.parent.glob("*.jsonl"))) == 2
 
 
-def test_a_journal_of_another_run_at_the_same_path_is_refused(data_dir, tmp_path, capsys):
+def test_resuming_with_another_thread_count_is_refused_naming_it(data_dir, tmp_path, capsys):
+    """CPU scores depend on the thread count: a run is never continued with another one."""
     args = ["run", "-e", "params", "-b", "nb201", "--sample", "20", "-q", "--data-dir", str(data_dir),
             "--out-dir", str(tmp_path), "--keep-journal"]
-    assert main(args) == 0
-    [journal] = (tmp_path / ".journal").glob("*.jsonl")
-    header = json.loads(journal.read_bytes().splitlines()[0])
-    header["identity"]["torch"] = "0.0.1"  # as if written by another torch
-    header["identity_sha256"] = "0" * 64
-    journal.write_text(json.dumps(header) + "\n")
-    assert main([*args, "--overwrite"]) == 1
+    assert main([*args, "--threads", "1"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--threads", "2", "--overwrite"]) == 1
     err = capsys.readouterr().err
-    assert "belongs to a different run (torch: journal has '0.0.1'" in err and "--restart" in err
-    assert main([*args, "--overwrite", "--restart"]) == 0
+    assert "belongs to a different run (threads: journal has 1, this run 2)" in err and "--restart" in err
+    assert main([*args, "--threads", "2", "--overwrite", "--restart"]) == 0
+    assert len(list((tmp_path / ".journal").glob("*.jsonl"))) == 1
 
 
 @pytest.mark.parametrize("bad", ["3/3", "1/0", "x/2", "1"])
