@@ -99,16 +99,20 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
               help="Torch CPU threads (CPU scores depend on it; recorded) [default: torch's].")
 @click.option("--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]), default="auto",
               show_default=True, help="Progress bar (terminal), timestamped lines (logs) or nothing.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 signing key (OpenSSH) [env SUITE_SIGNING_KEY; default ~/.config/nas-suite/signing_key].")
 @click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output (the same as --progress none).")
 def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, gt_column, nonfinite, device, data_dir,
             cache_dir, out, out_dir, overwrite, journal_dir, restart, keep_journal, shard, executor, address, workers,
-            threads, progress_mode, as_json, quiet) -> None:
+            threads, progress_mode, key_path, as_json, quiet) -> None:
     """Run estimators on one benchmark, print the criteria, write one result file per estimator.
 
     Every scored architecture is journaled at once; if the run stops (crash, Ctrl-C, a lost
-    node), the same command continues where it stopped.
+    node), the same command continues where it stopped. Result files are signed (DSSE envelope,
+    in-toto Statement) with your key; `suite keygen` makes one.
     """
+    from suite.keys import default_key_path, load_private_key
     from suite.runner import RunOptions, RunSpec, execute
 
     seed = int(seed)
@@ -122,6 +126,7 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
     if out is not None and len(names) > 1:
         raise UsageError(f"--out names one file but {len(names)} estimators run; use --out-dir")
     shard_pair = parse_shard(shard) if shard else None
+    signing_key = None if shard_pair else load_private_key(key_path or default_key_path())  # before any work
     targets = [out or out_dir / benchmark / name / f"seed{seed}.json" for name in names]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite and shard_pair is None:
@@ -140,7 +145,7 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
                    f"({outcome.failed} failed); when every shard is done: suite merge <the {shard_pair[1]} journals>",
                    err=True)
         return
-    _write_and_report(outcome.results, targets, as_json, data_dir)
+    _write_and_report(outcome.results, targets, as_json, data_dir, signing_key)
     if outcome.journal is not None and not keep_journal:
         import shutil
 
@@ -150,12 +155,12 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         outcome.journal.unlink(missing_ok=True)
 
 
-def _write_and_report(results, targets, as_json: bool, data_dir) -> None:
-    """Write each result, print the criteria (table or JSON) and one 'wrote' line per file."""
-    from suite.results import write_result
+def _write_and_report(results, targets, as_json: bool, data_dir, signing_key) -> None:
+    """Sign and write each result, print the criteria (table or JSON) and one 'wrote' line per file."""
+    from suite.results import write_signed_result
 
     for result, target in zip(results, targets):
-        write_result(result, target)
+        write_signed_result(result, target, signing_key)
     if as_json:
         payload = {r.estimator.name: {s.label: s.criteria.model_dump() for s in r.snapshots} for r in results}
         click.echo(json.dumps(payload if len(results) > 1 else next(iter(payload.values())), indent=1))
@@ -209,20 +214,24 @@ def _sigterm_as_interrupt():
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Root of the result paths: <out-dir>/<benchmark>/<estimator>/seed<seed>.json.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Ed25519 signing key [env SUITE_SIGNING_KEY; default ~/.config/nas-suite/signing_key].")
 @click.option("--json", "as_json", is_flag=True, help="Print the criteria as JSON on stdout.")
-def merge_cmd(journals, gt_column, nonfinite, data_dir, cache_dir, out_dir, overwrite, as_json) -> None:
+def merge_cmd(journals, gt_column, nonfinite, data_dir, cache_dir, out_dir, overwrite, key_path, as_json) -> None:
     """Join the journals of shards 0..N-1 of one run (`suite run --shard I/N`) into its result files.
 
     Refuses shards of different runs, a missing, duplicated or unfinished shard.
     """
+    from suite.keys import default_key_path, load_private_key
     from suite.runner import merge
 
+    signing_key = load_private_key(key_path or default_key_path())
     results = merge(journals, paths.data_dir(data_dir), gt_column=gt_column, nonfinite=nonfinite)
     targets = [out_dir / r.benchmark.name / r.estimator.name / f"seed{r.seed}.json" for r in results]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:
         raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
-    _write_and_report(results, targets, as_json, data_dir)
+    _write_and_report(results, targets, as_json, data_dir, signing_key)
 
 
 def expand_estimators(text: str) -> list[str]:
@@ -303,6 +312,103 @@ def _result_gt(result, data_dir: Path | None):
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+@cli.command("keygen")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Private key path [env SUITE_SIGNING_KEY; default ~/.config/nas-suite/signing_key]; .pub beside it.")
+@click.option("--comment", default="nas-suite", show_default=True, help="Comment of the public key line.")
+@click.option("--if-missing", is_flag=True, help="Do nothing (exit 0) when the key exists.")
+def keygen_cmd(out_path, comment, if_missing) -> None:
+    """Make an Ed25519 signing key pair in OpenSSH format (usable as a GitHub SSH signing key).
+
+    The private key is written with mode 0600 and never overwritten; share only the .pub line.
+    """
+    from suite.keys import default_key_path, generate_key, key_id, load_private_key, public_key_line
+
+    path = out_path or default_key_path()
+    if if_missing and path.exists():
+        key = load_private_key(path)
+        click.echo(f"{path} exists ({key_id(key.public_key())})", err=True)
+        return
+    private, public = generate_key(path, comment)
+    key = load_private_key(private)
+    click.echo(public_key_line(key.public_key(), comment))
+    click.echo(f"wrote {private} (private, mode 0600) and {public}; key id {key_id(key.public_key())}\n"
+               "To become a trusted signer, submit with `suite submit FILE --add-signer <your name>`, which adds\n"
+               "this public key to submissions/allowed_signers in your pull request.", err=True)
+
+
+@cli.command("verify")
+@click.argument("targets", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--signers", "signers_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("submissions") / "allowed_signers", show_default=True, help="Trusted signers file.")
+@click.option("--rerun", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Re-score this many random architectures per file (deterministic estimators) and compare.")
+@_data_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+def verify_cmd(targets, signers_path, rerun, data_dir, cache_dir, as_json) -> None:
+    """Check signed result files (or every *.json under directories): envelope, schema, digest,
+    signature by a trusted signer, protocol fingerprint, coverage, recomputed criteria [, re-scores].
+
+    Exit status 0 when every file passes, 3 when one fails.
+    """
+    from suite.errors import VerificationError
+    from suite.verify import Verifier, find_files
+
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]} does not exist")
+    files = find_files(list(targets))
+    if not files:
+        raise UsageError("no *.json files under the given paths")
+    verifier = Verifier(signers_path, paths.data_dir(data_dir), paths.cache_dir(cache_dir), rerun=rerun)
+    reports = [verifier.verify(f) for f in files]
+    if as_json:
+        click.echo(json.dumps({"ok": all(r.ok for r in reports), "files": [r.to_json() for r in reports]}, indent=1))
+    else:
+        for report in reports:
+            if report.ok:
+                click.echo(f"PASS {report.path} (signed by {report.signer})")
+            else:
+                failed = next((c for c in report.checks if c.status == "fail"), None)
+                click.echo(f"FAIL {report.path}: {failed.name}: {failed.message}" if failed else f"FAIL {report.path}")
+    bad = sum(not r.ok for r in reports)
+    if bad:
+        raise VerificationError(f"{bad} of {len(reports)} files failed verification")
+
+
+@cli.command("submit")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--submissions", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("submissions"),
+              show_default=True, help="The repository's submissions directory.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Your signing key (its public half may sign the file before you are a trusted signer).")
+@click.option("--add-signer", "principal", default=None, metavar="NAME",
+              help="Add your public key to allowed_signers under NAME (first submission).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier submission of the same run.")
+@click.option("--open-pr", is_flag=True, help="Create a branch, commit, push and open the pull request with gh.")
+@_data_options
+def submit_cmd(path, root, key_path, principal, overwrite, open_pr, data_dir, cache_dir) -> None:
+    """Verify a signed result and place it under submissions/<benchmark>/<estimator>/ for a pull request."""
+    from suite.keys import Signer, default_key_path, key_id, load_private_key
+    from suite.submit import open_pull_request, submit
+
+    own = None
+    key_file = key_path or default_key_path()
+    if key_file.exists():
+        public = load_private_key(key_file).public_key()
+        own = Signer(principal=principal or "you", public_key=public, key_id=key_id(public))
+    done = submit(path, root, paths.data_dir(data_dir), paths.cache_dir(cache_dir), own_signer=own,
+                  principal=principal, overwrite=overwrite)
+    click.echo(f"verified {path} (signed by {done.report.signer}); "
+               f"{'placed at' if done.copied else 'already at'} {done.target}")
+    if done.new_signer_line:
+        click.echo(f"added your public key to {root / 'allowed_signers'}: {done.new_signer_line}")
+    if open_pr:
+        click.echo(open_pull_request(done, Path.cwd()))
+        return
+    click.echo("Next, open the pull request:\n  " + "\n  ".join(done.steps))
 
 
 @cli.group("data")

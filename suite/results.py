@@ -169,22 +169,27 @@ def dumps(result: ResultFile) -> str:
 def write_result(result: ResultFile, path: str | Path) -> Path:
     """Write atomically: a temporary file in the same directory, fsync'd, then renamed."""
     result.check_alignment()
+    return _write_atomically(path, dumps(result))
+
+
+def _write_atomically(path: str | Path, text: str) -> Path:
+    """A temporary file in the same directory, fsync'd, then renamed over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(dumps(result))
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     return path
 
 
-def read_result(path: str | Path) -> ResultFile:
-    """Read and validate a result file.
+def load_json_file(path: str | Path) -> Any:
+    """A result or signed result file's JSON, size-limited, with bare NaN/Infinity refused.
 
     Raises:
-        ResultFileError: one line naming the file and the first problem (never a traceback).
+        ResultFileError: unreadable, too large, not JSON, or nested too deeply (one line naming the file).
     """
     path = Path(path)
     try:
@@ -194,28 +199,61 @@ def read_result(path: str | Path) -> ResultFile:
     if size > MAX_FILE_BYTES:
         raise ResultFileError(f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit of a result file")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
+        return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise ResultFileError(f"{path}: not valid JSON ({exc})") from None
+        raise ResultFileError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
+    except RecursionError:
+        raise ResultFileError(f"{path}: JSON nested too deeply") from None
+    except OSError as exc:
+        raise ResultFileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def is_signed(raw: Any) -> bool:
+    """Whether parsed JSON is a signed result file (a result beside its DSSE envelope)."""
+    return isinstance(raw, dict) and "dsseEnvelope" in raw and "result" in raw
+
+
+def validate_result(raw: Any, where: str | Path) -> ResultFile:
+    """Parsed JSON -> a validated, aligned ResultFile; ResultFileError naming ``where`` and the field."""
     if not isinstance(raw, dict):
-        raise ResultFileError(f"{path}: a result file is a JSON object, got {type(raw).__name__}")
+        raise ResultFileError(f"{where}: a result is a JSON object, got {type(raw).__name__}")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ResultFileError(
-            f"{path}: schema_version {version!r} is not supported by this suite (it reads {SCHEMA_VERSION}); "
+            f"{where}: schema_version {str(version)[:20]!r} is not supported by this suite (it reads {SCHEMA_VERSION}); "
             "upgrade the suite or re-run the estimator"
         )
     try:
         result = ResultFile.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ResultFileError(f"{path}: field {where}: {first['msg']}") from None
+        field = ".".join(str(p) for p in first["loc"])[:120] or "(top level)"
+        raise ResultFileError(f"{where}: field {field}: {first['msg'][:200]}") from None
     try:
         result.check_alignment()
     except ResultFileError as exc:
-        raise ResultFileError(f"{path}: {exc}") from None
+        raise ResultFileError(f"{where}: {exc}") from None
     return result
+
+
+def read_result(path: str | Path) -> ResultFile:
+    """Read and validate a result file, signed or bare. Signatures are not checked here: `suite verify` does.
+
+    Raises:
+        ResultFileError: one line naming the file and the first problem (never a traceback).
+    """
+    raw = load_json_file(path)
+    if is_signed(raw):
+        raw = raw["result"]
+    return validate_result(raw, path)
+
+
+def write_signed_result(result: ResultFile, path: str | Path, key) -> Path:
+    """Sign ``result`` with the Ed25519 ``key`` and write the signed file atomically."""
+    from suite.signing import sign_result
+
+    signed = sign_result(result, key)
+    return _write_atomically(path, json.dumps(signed, sort_keys=True, indent=1, allow_nan=False) + "\n")
 
 
 def _refuse_constant(token: str) -> Any:

@@ -40,3 +40,18 @@ def cifar(data_dir, cache_dir):
     if not list((data_dir / "cifar10" / "plain_text").glob("train-*.parquet")):
         pytest.skip("CIFAR-10 parquet not in the data directory")
     return load_cifar10_train(data_dir, cache_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key(tmp_path_factory) -> Path:
+    """A throwaway Ed25519 key for the session (every `suite run` signs its results); never a real one."""
+    from suite.keys import KEY_ENV, generate_key
+
+    path, _ = generate_key(tmp_path_factory.mktemp("keys") / "signing_key", "test-session")
+    previous = os.environ.get(KEY_ENV)
+    os.environ[KEY_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(KEY_ENV, None)
+    else:
+        os.environ[KEY_ENV] = previous

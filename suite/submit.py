@@ -1,0 +1,134 @@
+"""``suite submit``: verify a signed result and place it under ``submissions/`` for a pull request.
+
+A submission lives at ``submissions/<benchmark>/<estimator>/seed<seed>[-sample<n>]-<config8>.json``,
+where ``config8`` is the first 8 hex digits of the sha256 of the estimator's canonical config: the
+same run always gets the same name, and two configs of one estimator never collide. Names come
+from the file, so they are checked (a registered benchmark, a plain estimator name) and the
+target must resolve inside ``submissions/``: a hostile name cannot write elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from suite.errors import SuiteError, UsageError, VerificationError
+from suite.keys import SIGNERS_FILE, Signer, public_key_line, valid_principal
+from suite.protocol import canonical_json
+from suite.results import ResultFile
+from suite.verify import Report, Verifier
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def submission_path(result: ResultFile, root: Path) -> Path:
+    """The stable place of ``result`` under the submissions root.
+
+    Raises:
+        VerificationError: a name that is not a plain identifier, or a path that leaves ``root``.
+    """
+    from suite.benchmarks import BENCHMARKS
+
+    if result.benchmark.name not in BENCHMARKS:
+        raise VerificationError(f"benchmark {result.benchmark.name[:40]!r} is not one of this suite's")
+    if not _NAME.match(result.estimator.name) or result.estimator.name in {".", ".."}:
+        raise VerificationError(f"estimator name {result.estimator.name[:40]!r} must match {_NAME.pattern} to be submitted")
+    config8 = hashlib.sha256(canonical_json(result.estimator.config)).hexdigest()[:8]
+    sample = f"-sample{result.benchmark.sample['n']}" if result.benchmark.sample else ""
+    target = root / result.benchmark.name / result.estimator.name / f"seed{result.seed}{sample}-{config8}.json"
+    if not target.resolve().is_relative_to(root.resolve()):
+        raise VerificationError(f"{target} would leave {root}")
+    return target
+
+
+@dataclass
+class Submission:
+    """What ``submit`` did: the verification report, where the file went, and what is left to do."""
+
+    report: Report
+    target: Path
+    copied: bool
+    new_signer_line: str | None = None
+    steps: list[str] = field(default_factory=list)
+
+
+def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None = None,
+           own_signer: Signer | None = None, principal: str | None = None, overwrite: bool = False) -> Submission:
+    """Verify ``path`` (every check; the signature may be by ``own_signer``, a key not yet trusted,
+    whose line is then added to ``allowed_signers`` under ``principal``) and copy it into ``root``.
+
+    Raises:
+        VerificationError: a check failed (the first failure's message), or the target holds another file.
+        UsageError: an untrusted key without ``principal``, or a bad principal.
+    """
+    signers_path = root / SIGNERS_FILE
+    verifier = Verifier(signers_path, data_dir, cache_dir, extra_signers=[own_signer] if own_signer else [])
+    report = verifier.verify(path)
+    failed = next((c for c in report.checks if c.status == "fail"), None)
+    if failed is not None or not report.ok:
+        check = failed or next(c for c in report.checks if c.name == "signature")
+        raise VerificationError(f"{path}: {check.name}: {check.message}")
+    new_line = None
+    if own_signer is not None and report.signer == own_signer.principal and verifier.signed_by_extra:
+        if principal is None or not valid_principal(principal):
+            raise UsageError(f"{path} is signed by {own_signer.key_id}, not yet a trusted signer: pass --add-signer "
+                             "<your name or GitHub handle> to add your public key to the pull request")
+        new_line = f"{principal} {public_key_line(own_signer.public_key)}"
+    from suite.results import read_result
+
+    result = read_result(path)
+    target = submission_path(result, root)
+    copied = True
+    if target.exists():
+        if target.read_bytes() == Path(path).read_bytes():
+            copied = False
+        elif not overwrite:
+            raise VerificationError(f"{target} holds another result for this run; pass --overwrite to replace it")
+    if copied:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    if new_line is not None:
+        existing = signers_path.read_text(encoding="utf-8") if signers_path.exists() else ""
+        if new_line not in existing.splitlines():
+            with open(signers_path, "a", encoding="utf-8") as handle:
+                handle.write(("" if not existing or existing.endswith("\n") else "\n") + new_line + "\n")
+    branch = f"submit/{result.benchmark.name}-{result.estimator.name}-{target.stem}"
+    changed = [str(target)] + ([str(signers_path)] if new_line else [])
+    steps = [
+        f"git switch -c {branch}",
+        f"git add {' '.join(changed)}",
+        f'git commit -m "Submit {result.estimator.name} on {result.benchmark.name} (seed {result.seed})"',
+        "git push -u origin HEAD",
+        "gh pr create --fill   (or open a pull request on GitHub)",
+    ]
+    return Submission(report=report, target=target, copied=copied, new_signer_line=new_line, steps=steps)
+
+
+def open_pull_request(submission: Submission, repo: Path) -> str:
+    """Run the submission's git steps in ``repo`` and ``gh pr create``; returns gh's output (the PR URL).
+
+    Raises:
+        SuiteError: gh is not installed, or a step failed (names it, with its stderr's last line).
+    """
+    if shutil.which("gh") is None:
+        raise SuiteError("`gh` (GitHub CLI) is not installed; run the printed steps yourself")
+    commands = [step.split("   (")[0] for step in submission.steps]
+    output = ""
+    for command in commands:
+        argv = _split(command)
+        done = subprocess.run(argv, cwd=repo, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise SuiteError(f"`{command}` failed: {last[:200]}")
+        output = done.stdout.strip()
+    return output
+
+
+def _split(command: str) -> list[str]:
+    import shlex
+
+    return shlex.split(command)

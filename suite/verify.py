@@ -1,0 +1,307 @@
+"""``suite verify``: small independent checks of a signed result file, each with a one-line verdict.
+
+Checks, in order (a check whose inputs failed is skipped, saying why):
+
+``file``      readable JSON within the size limit
+``envelope``  a signed result file: media type, DSSE envelope, in-toto Statement v1 payload
+``schema``    the result follows the result schema, vectors aligned with ``arch_ids``
+``digest``    the statement's subject is the sha256 of the result's RFC 8785 canonical JSON, and its
+              predicate names the same benchmark, estimator, config, seed and protocol
+``signature`` an Ed25519 signature over the envelope verifies under a trusted signer's key
+``protocol``  the protocol version and fingerprint equal the installed suite's for this benchmark,
+              ground-truth column and data
+``coverage``  scored plus failed architectures are exactly the subset (or the declared seeded sample)
+``metrics``   every criterion recomputed from the scores and the suite's ground truth matches
+``rerun``     (``--rerun K``) K architectures re-scored here match the file (deterministic estimators)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from suite import protocol
+from suite.errors import SuiteError
+from suite.metrics import compute_criteria
+from suite.results import ResultFile, decode_scores, is_signed, load_json_file, validate_result
+
+Status = Literal["pass", "fail", "skip"]
+#: Recomputed criteria must match the file's to this relative (and absolute) tolerance.
+METRIC_RTOL, METRIC_ATOL = 1e-9, 1e-12
+#: Re-scored values must match to this relative tolerance when the environment differs from the
+#: file's (torch version, thread count, device): CPU kernels round differently (measured up to 1.2e-4).
+RERUN_RTOL = 1e-3
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    message: str
+
+
+@dataclass
+class Report:
+    """The verdict on one file."""
+
+    path: str
+    checks: list[Check] = field(default_factory=list)
+    signer: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(c.status != "fail" for c in self.checks) and any(c.name == "signature" and c.status == "pass"
+                                                                     for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "ok": self.ok, "signer": self.signer,
+                "checks": [{"name": c.name, "status": c.status, "message": c.message} for c in self.checks]}
+
+
+@dataclass
+class _State:
+    """What earlier checks of one file found, for the later ones."""
+
+    raw: Any = None
+    envelope: Any = None
+    statement: dict[str, Any] | None = None
+    result: ResultFile | None = None
+    digest: str | None = None
+    benchmark: Any = None
+
+
+class Verifier:
+    """Verifies files against trusted signers and the suite's data.
+
+    Args:
+        signers_path: the ``allowed_signers`` file.
+        data_dir, cache_dir: the suite's data (ground truth; CIFAR-10 for ``rerun``).
+        rerun: architectures to re-score per file (0: none).
+    """
+
+    def __init__(self, signers_path: Path, data_dir: Path | None, cache_dir: Path | None = None, rerun: int = 0,
+                 extra_signers: list | None = None) -> None:
+        self.signers_path, self.data_dir, self.cache_dir, self.rerun = signers_path, data_dir, cache_dir, rerun
+        self.extra_signers = list(extra_signers or [])  # accepted, but reported as not yet trusted (suite submit)
+        self.signed_by_extra = False
+        self._signers: Any = None
+        self._benchmarks: dict[str, Any] = {}
+
+    def verify(self, path: str | Path) -> Report:
+        """Run every check on ``path``; never raises for a bad file (the report says what is wrong)."""
+        report = Report(path=str(path))
+        state = _State()
+        steps: list[tuple[str, Callable[[Path, _State], str], tuple[str, ...]]] = [
+            ("file", self._file, ()),
+            ("envelope", self._envelope, ("file",)),
+            ("schema", self._schema, ("envelope",)),
+            ("digest", self._digest, ("schema",)),
+            ("signature", self._signature, ("envelope",)),
+            ("protocol", self._protocol, ("schema",)),
+            ("coverage", self._coverage, ("protocol",)),
+            ("metrics", self._metrics, ("protocol",)),
+        ]
+        if self.rerun:
+            steps.append(("rerun", self._rerun, ("metrics",)))
+        passed: set[str] = set()
+        for name, func, needs in steps:
+            missing = [n for n in needs if n not in passed]
+            if missing:
+                report.checks.append(Check(name, "skip", f"skipped: the {missing[0]} check did not pass"))
+                continue
+            try:
+                message = func(Path(path), state)
+            except CheckSkipped as skip:
+                report.checks.append(Check(name, "skip", str(skip)))
+                continue
+            except SuiteError as exc:
+                report.checks.append(Check(name, "fail", str(exc).splitlines()[0][:400]))
+                continue
+            passed.add(name)
+            report.checks.append(Check(name, "pass", message))
+            if name == "signature":
+                report.signer = message.split()[2]
+        return report
+
+    # --- the checks: each returns its one-line verdict or raises SuiteError / _Skip
+
+    def _file(self, path: Path, state: _State) -> str:
+        state.raw = load_json_file(path)
+        return "readable JSON"
+
+    def _envelope(self, path: Path, state: _State) -> str:
+        from suite.signing import MEDIA_TYPE, parse_envelope, parse_statement
+
+        raw = state.raw
+        if not is_signed(raw):
+            raise SuiteError("not a signed result file (no dsseEnvelope beside the result); sign it by writing it with `suite run`")
+        if raw.get("mediaType") != MEDIA_TYPE:
+            raise SuiteError(f"mediaType is {str(raw.get('mediaType'))[:80]!r}, expected {MEDIA_TYPE!r}")
+        extra = sorted(set(raw) - {"mediaType", "result", "dsseEnvelope"})
+        if extra:
+            raise SuiteError(f"unexpected top-level field {str(extra[0])[:40]!r} in a signed result file")
+        state.envelope = parse_envelope(raw["dsseEnvelope"])
+        state.statement = parse_statement(state.envelope)
+        return "DSSE envelope with an in-toto Statement v1"
+
+    def _schema(self, path: Path, state: _State) -> str:
+        state.result = validate_result(state.raw["result"], "result")
+        return f"schema {state.result.schema_version}: {len(state.result.arch_ids)} architectures, {len(state.result.snapshots)} snapshot(s)"
+
+    def _digest(self, path: Path, state: _State) -> str:
+        from suite.signing import canonical_digest
+
+        state.digest = canonical_digest(state.raw["result"])
+        subject = state.statement["subject"][0]["digest"]["sha256"]
+        if subject != state.digest:
+            raise SuiteError(f"the result's sha256 {state.digest[:16]}... is not the signed subject {subject[:16]}...: "
+                             "the result was changed after signing")
+        predicate, result = state.statement["predicate"], state.result
+        expected = {
+            "benchmark": result.benchmark.name, "seed": result.seed,
+            "estimator": {"name": result.estimator.name, "family": result.estimator.family, "config": result.estimator.config},
+            "protocol": {"version": result.protocol.version, "fingerprint": result.protocol.fingerprint},
+        }
+        for key, value in expected.items():
+            if predicate.get(key) != value:
+                raise SuiteError(f"the signed statement's {key} differs from the result's")
+        return f"subject sha256 {state.digest[:16]}... matches the canonical result"
+
+    def _signature(self, path: Path, state: _State) -> str:
+        from suite.keys import load_signers
+        from suite.signing import verify_envelope
+
+        if self._signers is None:
+            try:
+                self._signers = load_signers(self.signers_path)
+            except SuiteError as exc:
+                self._signers = exc
+        trusted = [] if isinstance(self._signers, SuiteError) else self._signers
+        if isinstance(self._signers, SuiteError) and not self.extra_signers:
+            raise self._signers
+        trusted_ids = {s.key_id for s in trusted}
+        extra = [s for s in self.extra_signers if s.key_id not in trusted_ids]
+        signer = verify_envelope(state.envelope, trusted + extra)
+        if signer in extra:
+            self.signed_by_extra = True
+            return f"signed by {signer.principal} ({signer.key_id}), a key not yet in allowed_signers"
+        return f"signed by {signer.principal} ({signer.key_id})"
+
+    def _load_benchmark(self, name: str):
+        from suite.benchmarks import get_benchmark
+
+        if name not in self._benchmarks:
+            self._benchmarks[name] = get_benchmark(name).load(self.data_dir)
+        return self._benchmarks[name]
+
+    def _protocol(self, path: Path, state: _State) -> str:
+        result = state.result
+        if result.protocol.version != protocol.PROTOCOL_VERSION:
+            raise SuiteError(f"protocol version {result.protocol.version[:20]!r} is not this suite's "
+                             f"{protocol.PROTOCOL_VERSION!r}; re-run under the current protocol")
+        benchmark = state.benchmark = self._load_benchmark(result.benchmark.name)
+        if result.benchmark.ground_truth_sha256 != benchmark.gt_sha256:
+            raise SuiteError(f"ground truth sha256 {result.benchmark.ground_truth_sha256[:12]}... differs from this "
+                             f"suite's {benchmark.gt_sha256[:12]}...")
+        column = result.benchmark.ground_truth
+        gt = benchmark.ground_truth(column)
+        expected = protocol.fingerprint(benchmark.name, benchmark.arch_ids.tolist(), column, gt.tolist())
+        if result.protocol.fingerprint != expected:
+            raise SuiteError(f"protocol fingerprint {result.protocol.fingerprint[:12]}... is not this suite's "
+                             f"{expected[:12]}... for {benchmark.name}/{column}")
+        return f"protocol {result.protocol.version}, fingerprint {expected[:12]}... ({benchmark.name}, GT {column})"
+
+    def _coverage(self, path: Path, state: _State) -> str:
+        result, benchmark = state.result, state.benchmark
+        info = result.benchmark
+        if info.subset_size != len(benchmark.arch_ids):
+            raise SuiteError(f"subset_size {info.subset_size} is not {benchmark.name}'s {len(benchmark.arch_ids)}")
+        if info.complete != (info.sample is None):
+            raise SuiteError("benchmark.complete must be true exactly when no sample is declared")
+        if info.sample is None:
+            expected = set(benchmark.arch_ids.tolist())
+        else:
+            if set(info.sample) != {"n", "seed"} or info.sample["seed"] != protocol.SAMPLE_SEED:
+                raise SuiteError(f"sample must be {{n, seed: {protocol.SAMPLE_SEED}}}, the protocol's sample seed")
+            expected = set(benchmark.sample_ids(info.sample["n"], protocol.SAMPLE_SEED).tolist())
+        scored = [_as_int(i) for i in result.arch_ids]
+        failed = [_as_int(f.arch_id) for f in result.failures]
+        if len(set(failed)) != len(failed) or set(failed) & set(scored):
+            raise SuiteError("an architecture is listed twice among the scored and failed ones")
+        covered = set(scored) | set(failed)
+        if covered != expected:
+            extra, missing = covered - expected, expected - covered
+            what = (f"{len(missing)} architectures of the {'subset' if info.sample is None else 'sample'} are missing "
+                    f"(e.g. {min(missing)})") if missing else f"architecture {min(extra)} is not in the declared set"
+            raise SuiteError(what)
+        for snap in result.snapshots:
+            if snap.criteria.n_failed != len(failed):
+                raise SuiteError(f"snapshot {snap.label!r} says n_failed = {snap.criteria.n_failed}, but {len(failed)} failures are listed")
+        return f"{len(scored)} scored + {len(failed)} failed = the {'subset' if info.sample is None else 'declared sample'}"
+
+    def _metrics(self, path: Path, state: _State) -> str:
+        result, benchmark = state.result, state.benchmark
+        ids = np.array([_as_int(i) for i in result.arch_ids])
+        gt = benchmark.ground_truth(result.benchmark.ground_truth)[benchmark.positions(ids)]
+        checked = 0
+        for snap in result.snapshots:
+            scores = decode_scores(snap.scores)
+            if snap.per_batch:
+                mean = np.stack([decode_scores(v) for v in snap.per_batch], axis=1).mean(axis=1)
+                if not np.allclose(mean, scores, rtol=METRIC_RTOL, atol=METRIC_ATOL, equal_nan=True):
+                    raise SuiteError(f"snapshot {snap.label!r}: scores are not the mean of per_batch")
+            recomputed = compute_criteria(scores, gt, nonfinite=snap.criteria.nonfinite_policy)
+            if (recomputed.n, recomputed.n_nonfinite) != (snap.criteria.n, snap.criteria.n_nonfinite):
+                raise SuiteError(f"snapshot {snap.label!r}: n = {snap.criteria.n}, n_nonfinite = {snap.criteria.n_nonfinite} "
+                                 f"in the file, {recomputed.n}, {recomputed.n_nonfinite} recomputed")
+            if set(recomputed.values) != set(snap.criteria.values):
+                missing = sorted(set(recomputed.values) ^ set(snap.criteria.values))[0]
+                raise SuiteError(f"snapshot {snap.label!r}: criterion {missing[:40]!r} is missing or unknown")
+            for name, value in recomputed.values.items():
+                claimed = snap.criteria.values[name]
+                if not _same(claimed, value):
+                    raise SuiteError(f"snapshot {snap.label!r}: {name} is {claimed} in the file, {value} recomputed "
+                                     "from its scores and the suite's ground truth")
+                checked += 1
+        return f"{checked} criteria recomputed from the scores match"
+
+    def _rerun(self, path: Path, state: _State) -> str:
+        from suite.rerun import rescore
+
+        return rescore(state.result, state.benchmark, self.rerun, seed_text=state.digest or "",
+                       data_dir=self.data_dir, cache_dir=self.cache_dir, rtol=RERUN_RTOL)
+
+
+class CheckSkipped(Exception):
+    """A check that does not apply (e.g. rerun of a non-deterministic estimator)."""
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit()) else value
+
+
+def _same(claimed: float | None, value: float | None) -> bool:
+    if claimed is None or value is None:
+        return claimed is None and value is None
+    if math.isnan(claimed) or math.isnan(value):
+        return math.isnan(claimed) and math.isnan(value)
+    return math.isclose(claimed, value, rel_tol=METRIC_RTOL, abs_tol=METRIC_ATOL)
+
+
+def find_files(roots: list[Path]) -> list[Path]:
+    """``*.json`` files under the roots (hidden directories and symlinks skipped), sorted."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            found.add(root)
+        elif root.is_dir():
+            for candidate in root.rglob("*.json"):
+                parts = candidate.relative_to(root).parts
+                if candidate.is_file() and not candidate.is_symlink() and not any(p.startswith(".") for p in parts):
+                    found.add(candidate)
+    return sorted(found)
