@@ -22,6 +22,8 @@ $(BIN)/suite: pyproject.toml
 install: $(BIN)/suite
 
 run: install
+	# results are signed: make a key on first use (~/.config/nas-suite/signing_key, never in the repository)
+	$(BIN)/suite keygen --if-missing
 	$(BIN)/suite run --estimator flops --benchmark nb201 --seed 20 --overwrite --out results/nb201/flops/seed20.json
 	$(BIN)/suite run --estimator params --benchmark nb201 --seed 20 --overwrite --out results/nb201/params/seed20.json
 	$(BIN)/suite run --estimator relu --benchmark nb201 --seed 20 --overwrite --out results/nb201/relu/seed20.json

@@ -55,3 +55,22 @@ def signing_key(tmp_path_factory) -> Path:
         os.environ.pop(KEY_ENV, None)
     else:
         os.environ[KEY_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def signers_file(tmp_path_factory, signing_key) -> Path:
+    """An allowed_signers file trusting the session key."""
+    path = tmp_path_factory.mktemp("trust") / "allowed_signers"
+    path.write_text(f"tester {(signing_key.parent / (signing_key.name + '.pub')).read_text()}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def signed_file(nb201, signing_key, tmp_path_factory) -> Path:
+    """A real signed result: params on a 40-architecture NB201 sample, signed with the session key."""
+    from suite.keys import load_private_key
+    from suite.results import write_signed_result
+    from suite.runner import RunOptions, RunSpec, execute
+
+    [result] = execute([RunSpec("nb201", "params", sample=40)], RunOptions(progress="none"), loaded=nb201).results
+    return write_signed_result(result, tmp_path_factory.mktemp("signed") / "params.json", load_private_key(signing_key))
