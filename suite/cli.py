@@ -361,7 +361,8 @@ def verify_cmd(targets, signers_path, rerun, data_dir, cache_dir, as_json) -> No
         raise UsageError(f"{missing[0]} does not exist")
     files = find_files(list(targets))
     if not files:
-        raise UsageError("no *.json files under the given paths")
+        click.echo(f"nothing to verify: no *.json files under {', '.join(map(str, targets))}", err=True)
+        return
     verifier = Verifier(signers_path, paths.data_dir(data_dir), paths.cache_dir(cache_dir), rerun=rerun)
     reports = [verifier.verify(f) for f in files]
     if as_json:
