@@ -126,3 +126,18 @@ def test_the_workflow_runs_verify_and_the_leaderboard(signed_file, root, data_di
     report = json.loads((root.parent / "verify-report.json").read_text())
     assert report["ok"] and report["files"][0]["checks"][-1]["name"] == "rerun"
     assert report["files"][0]["checks"][-1]["status"] == "pass"
+
+
+def test_the_repository_submissions_verify(data_dir, cache_dir):
+    """What submissions/ holds passes every check against this suite (a protocol change that
+    invalidates them fails here, not on the published site)."""
+    from suite.verify import Verifier, find_files
+
+    root = WORKFLOW.parent.parent.parent / "submissions"
+    files = find_files([root])
+    assert files, "submissions/ should hold the project's signed baseline results"
+    verifier = Verifier(root / "allowed_signers", data_dir, cache_dir)
+    for path in files:
+        report = verifier.verify(path)
+        assert report.ok, [f"{c.name}: {c.message}" for c in report.checks if c.status == "fail"]
+        assert report.signer == "nas-estimator-suite"
