@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
+import rfc8785
 
 from suite.metrics import HEADLINE
 from suite.results import ResultFile, read_result
 
 
 def find_result_files(roots: Iterable[str | Path]) -> list[Path]:
-    """Every ``*.json`` under the given files or directories, sorted (symlinks are not followed)."""
-    found: set[Path] = set()
-    for root in map(Path, roots):
-        if root.is_file():
-            found.add(root)
-        elif root.is_dir():
-            found.update(p for p in root.rglob("*.json") if p.is_file() and not p.is_symlink())
-    return sorted(found)
+    """Every ``*.json`` under the given files or directories, sorted: the same files `suite verify`
+    checks (one discovery for both, so no file is shown that verification did not see)."""
+    from suite.verify import find_files
+
+    return find_files([Path(r) for r in roots])
 
 
 def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
@@ -32,7 +29,7 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
             "benchmark": result.benchmark.name,
             "estimator": result.estimator.name,
             "family": result.estimator.family,
-            "config": json.dumps(result.estimator.config, sort_keys=True),
+            "config": rfc8785.dumps(result.estimator.config).decode(),  # 64 and 64.0: one config
             "seed": result.seed,
             "complete": result.benchmark.complete,
             "n": snapshot.criteria.n,

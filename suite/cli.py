@@ -345,9 +345,13 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
               default=Path("submissions") / "allowed_signers", show_default=True, help="Trusted signers file.")
 @click.option("--rerun", type=click.IntRange(min=0), default=0, show_default=True,
               help="Re-score this many random architectures per file (deterministic estimators) and compare.")
+@click.option("--require-rerun", is_flag=True,
+              help="With --rerun: an estimator not installed here fails instead of being skipped.")
+@click.option("--layout", is_flag=True,
+              help="Each file must sit at its stable path under the (single) directory given (submissions/).")
 @_data_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
-def verify_cmd(targets, signers_path, rerun, data_dir, cache_dir, as_json) -> None:
+def verify_cmd(targets, signers_path, rerun, require_rerun, layout, data_dir, cache_dir, as_json) -> None:
     """Check signed result files (or every *.json under directories): envelope, schema, digest,
     signature by a trusted signer, protocol fingerprint, coverage, recomputed criteria [, re-scores].
 
@@ -363,8 +367,11 @@ def verify_cmd(targets, signers_path, rerun, data_dir, cache_dir, as_json) -> No
     if not files:
         click.echo(f"nothing to verify: no *.json files under {', '.join(map(str, targets))}", err=True)
         return
-    verifier = Verifier(signers_path, paths.data_dir(data_dir), paths.cache_dir(cache_dir), rerun=rerun)
-    reports = [verifier.verify(f) for f in files]
+    if layout and (len(targets) != 1 or not targets[0].is_dir()):
+        raise UsageError("--layout checks placement under one directory: give exactly one (submissions)")
+    verifier = Verifier(signers_path, paths.data_dir(data_dir), paths.cache_dir(cache_dir), rerun=rerun,
+                        require_rerun=require_rerun)
+    reports = verifier.verify_many(files, layout_root=targets[0] if layout else None)
     if as_json:
         click.echo(json.dumps({"ok": all(r.ok for r in reports), "files": [r.to_json() for r in reports]}, indent=1))
     else:
@@ -373,7 +380,8 @@ def verify_cmd(targets, signers_path, rerun, data_dir, cache_dir, as_json) -> No
                 click.echo(f"PASS {report.path} (signed by {report.signer})")
             else:
                 failed = next((c for c in report.checks if c.status == "fail"), None)
-                click.echo(f"FAIL {report.path}: {failed.name}: {failed.message}" if failed else f"FAIL {report.path}")
+                where = report.path.encode("utf-8", "backslashreplace").decode()
+                click.echo(f"FAIL {where}: {failed.name}: {failed.message}" if failed else f"FAIL {where}")
     bad = sum(not r.ok for r in reports)
     if bad:
         raise VerificationError(f"{bad} of {len(reports)} files failed verification")

@@ -19,7 +19,10 @@ from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from suite.errors import SuiteError, UsageError
 
@@ -47,8 +50,10 @@ def generate_key(path: Path, comment: str = "nas-suite") -> tuple[Path, Path]:
         UsageError: ``path`` exists (a key is never overwritten).
     """
     path = Path(path)
-    if path.exists():
-        raise UsageError(f"{path} exists; keys are never overwritten (pass another --out, or delete it yourself)")
+    pub_path = path.with_name(path.name + ".pub")
+    for existing in (path, pub_path):
+        if existing.exists() or existing.is_symlink():
+            raise UsageError(f"{existing} exists; keys are never overwritten (pass another --out, or delete it yourself)")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
@@ -57,8 +62,9 @@ def generate_key(path: Path, comment: str = "nas-suite") -> tuple[Path, Path]:
     with os.fdopen(fd, "wb") as handle:
         handle.write(private)
     public = public_key_line(key.public_key(), comment)
-    pub_path = path.with_name(path.name + ".pub")
-    pub_path.write_text(public + "\n", encoding="utf-8")
+    fd = os.open(pub_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(public + "\n")
     return path, pub_path
 
 
@@ -132,10 +138,14 @@ def load_signers(path: Path) -> list[Signer]:
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        if len(parts) < 3 or not _PRINCIPAL.match(parts[0]):
+        # git's format: principals[,principal...] [options] keytype base64 [comment]
+        if len(parts) >= 4 and not parts[1].startswith("ssh-"):
+            parts = [parts[0], *parts[2:]]
+        principals = parts[0].split(",") if parts else []
+        if len(parts) < 3 or not principals or not all(_PRINCIPAL.match(p) for p in principals):
             raise KeyFileError(f"{path}:{number}: expected `<principal> ssh-ed25519 <base64> [comment]`")
         key = parse_public_key(f"{parts[1]} {parts[2]}", f"{path}:{number}")
-        signers.append(Signer(principal=parts[0], public_key=key, key_id=key_id(key)))
+        signers.extend(Signer(principal=p, public_key=key, key_id=key_id(key)) for p in principals[:1])
     return signers
 
 

@@ -12,12 +12,15 @@ from suite.estimator import RunContext
 from suite.results import ResultFile, decode_scores
 
 
-def rescore(result: ResultFile, benchmark, k: int, seed_text: str, data_dir, cache_dir, rtol: float) -> str:
+def rescore(result: ResultFile, benchmark, k: int, seed_text: str, data_dir, cache_dir, rtol: float,
+            require_installed: bool = False) -> str:
     """Re-score ``k`` architectures (chosen by a generator seeded with ``seed_text``, the file's
     digest, so the choice is reproducible and not the submitter's) and compare.
 
     Values must be bit-identical when this machine runs the file's torch version and thread count
-    on a CPU, and equal within ``rtol`` otherwise.
+    on a CPU, and equal within ``rtol`` otherwise. Up to ``k`` of the architectures the file lists
+    as failed are re-scored too: one that scores here was left out of the criteria without cause.
+    Whether the estimator is deterministic is taken from the installed class, not from the file.
 
     Raises:
         CheckSkipped: the estimator is not installed here, not deterministic, or has snapshots
@@ -32,8 +35,10 @@ def rescore(result: ResultFile, benchmark, k: int, seed_text: str, data_dir, cac
     try:
         cls = get_estimator_class(name)
     except SuiteError:
-        raise CheckSkipped(f"skipped: estimator {name!r} is not installed here") from None
-    if not result.estimator.deterministic or not cls.deterministic:
+        if require_installed:
+            raise SuiteError(f"estimator {name[:40]!r} is not installed here, so its scores cannot be re-scored") from None
+        raise CheckSkipped(f"skipped: estimator {name[:40]!r} is not installed here") from None
+    if not cls.deterministic:
         raise CheckSkipped(f"skipped: {name} is not deterministic")
     if [s.label for s in result.snapshots] != ["final"]:
         raise CheckSkipped(f"skipped: {name} has training snapshots; re-scoring needs its training")
@@ -74,11 +79,19 @@ def rescore(result: ResultFile, benchmark, k: int, seed_text: str, data_dir, cac
             with np.errstate(invalid="ignore", divide="ignore"):
                 rel = np.nanmax(np.abs(got - want) / np.abs(want)) if not exact else 0.0
             worst = max(worst, float(rel) if np.isfinite(rel) else 0.0)
+        failed_ids = [f.arch_id for f in result.failures]
+        for arch_id in sorted(rng.choice(failed_ids, size=min(k, len(failed_ids)), replace=False).tolist()
+                              if failed_ids else []):
+            [record] = score_chunk([estimator], "final", [(arch_id, benchmark.arch(int(arch_id)))], ctx)
+            if name not in record.failed:
+                raise SuiteError(f"architecture {arch_id} is listed as failed, but scores here; "
+                                 "it was left out of the criteria without cause")
     finally:
         torch.set_num_threads(previous_threads)
+    failed_note = f"; {min(k, len(result.failures))} listed failures fail here too" if result.failures else ""
     if worst == 0.0:
-        return f"{len(positions)} architectures re-scored: bit-identical"
-    return f"{len(positions)} architectures re-scored: equal within {worst:.1e} relative (environment differs)"
+        return f"{len(positions)} architectures re-scored: bit-identical{failed_note}"
+    return f"{len(positions)} architectures re-scored: equal within {worst:.1e} relative (environment differs){failed_note}"
 
 
 def _stored_columns(snap, estimator) -> list[np.ndarray]:

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from suite.errors import ResultFileError
 
 SCHEMA_VERSION = 1
-#: A result file larger than this is refused before parsing (15,625 archs x 20 snapshots ~ 10 MB).
-MAX_FILE_BYTES = 256 * 1024 * 1024
+#: A result file larger than this is refused before parsing. The largest legitimate files: 15,625
+#: architectures x 20 one-shot snapshots ~ 8 MB; x 11 zero-shot per-batch vectors ~ 5 MB.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 
 ScoreValue = Union[float, Literal["NaN", "Infinity", "-Infinity"]]
 
@@ -82,7 +83,7 @@ class Snapshot(_Model):
 
 
 class Failure(_Model):
-    arch_id: int | str
+    arch_id: StrictInt
     reason: str
 
 
@@ -93,7 +94,7 @@ class ResultFile(_Model):
     benchmark: BenchmarkInfo
     estimator: EstimatorInfo
     seed: int
-    arch_ids: list[int | str]
+    arch_ids: list[StrictInt]
     snapshots: list[Snapshot] = Field(min_length=1)
     failures: list[Failure] = []
     provenance: dict[str, Any]
@@ -199,13 +200,31 @@ def load_json_file(path: str | Path) -> Any:
     if size > MAX_FILE_BYTES:
         raise ResultFileError(f"{path}: {size} bytes, larger than the {MAX_FILE_BYTES}-byte limit of a result file")
     try:
-        return json.loads(path.read_bytes().decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-        raise ResultFileError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
-    except RecursionError:
-        raise ResultFileError(f"{path}: JSON nested too deeply") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise ResultFileError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_json_bytes(data, path)
+
+
+def parse_json_bytes(data: bytes, where: str | Path) -> Any:
+    """Strict JSON: UTF-8, no bare NaN/Infinity, no duplicate keys (which parsers resolve differently)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ResultFileError(f"{where}: {len(data)} bytes, larger than the {MAX_FILE_BYTES}-byte limit of a result file")
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise ResultFileError(f"{where}: not valid JSON ({str(exc)[:200]!r})") from None
+    except RecursionError:
+        raise ResultFileError(f"{where}: JSON nested too deeply") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {duplicate[:40]!r}")
+    return out
 
 
 def is_signed(raw: Any) -> bool:
@@ -220,7 +239,7 @@ def validate_result(raw: Any, where: str | Path) -> ResultFile:
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ResultFileError(
-            f"{where}: schema_version {str(version)[:20]!r} is not supported by this suite (it reads {SCHEMA_VERSION}); "
+            f"{where}: schema_version {repr(version)[:20]} is not supported by this suite (it reads {SCHEMA_VERSION}); "
             "upgrade the suite or re-run the estimator"
         )
     try:

@@ -482,8 +482,9 @@ def _environment(state: JournalState) -> dict[str, Any]:
     return state.environments[0] if len(state.environments) == 1 else {"sessions": state.environments}
 
 
-def _plain_id(arch_id: Any) -> int | str:
-    return int(arch_id) if str(arch_id).lstrip("-").isdigit() else str(arch_id)
+def _plain_id(arch_id: Any) -> int:
+    """Benchmark ids are the integers 0..n-1 (the journal keys them as strings)."""
+    return int(arch_id)
 
 
 def _snapshot(estimator: Estimator, components: tuple[str, ...], label: str, values: np.ndarray, gt: np.ndarray,

@@ -41,6 +41,9 @@ MEDIA_TYPE = "application/vnd.nas-estimator-suite.signed-result+json;version=1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://nas-estimator-suite.github.io/attestations/result/v1"
+#: A statement names one result by digest: a few hundred bytes. Bigger payloads are refused
+#: before they are parsed.
+MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 class SignatureError(SuiteError):
@@ -127,6 +130,8 @@ def parse_envelope(raw: Any) -> Envelope:
         raise SignatureError("dsseEnvelope is not a JSON object")
     if raw.get("payloadType") != PAYLOAD_TYPE:
         raise SignatureError(f"dsseEnvelope.payloadType is {str(raw.get('payloadType'))[:80]!r}, expected {PAYLOAD_TYPE!r}")
+    if isinstance(raw.get("payload"), str) and len(raw["payload"]) > MAX_PAYLOAD_BYTES * 4 // 3 + 4:
+        raise SignatureError(f"dsseEnvelope.payload is larger than {MAX_PAYLOAD_BYTES} bytes; a statement is far smaller")
     payload = _b64(raw.get("payload"), "dsseEnvelope.payload")
     signatures = raw.get("signatures")
     if not isinstance(signatures, list) or not signatures:
@@ -142,10 +147,13 @@ def parse_envelope(raw: Any) -> Envelope:
 
 
 def _b64(value: Any, where: str) -> bytes:
+    """Standard or URL-safe base64, padded or not (DSSE asks verifiers to accept all four)."""
     if not isinstance(value, str):
         raise SignatureError(f"{where} must be a base64 string")
+    text = value.replace("-", "+").replace("_", "/")
+    text += "=" * (-len(text) % 4)
     try:
-        return base64.b64decode(value, validate=True)
+        return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise SignatureError(f"{where} is not valid base64") from None
 

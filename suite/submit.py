@@ -16,13 +16,21 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rfc8785
+
 from suite.errors import SuiteError, UsageError, VerificationError
 from suite.keys import SIGNERS_FILE, Signer, public_key_line, valid_principal
-from suite.protocol import canonical_json
 from suite.results import ResultFile
 from suite.verify import Report, Verifier
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def run_identity(result: ResultFile) -> tuple:
+    """What makes two results the same run: benchmark, estimator, canonical config (RFC 8785, so
+    64 and 64.0 are one config), seed and sample."""
+    sample = tuple(sorted(result.benchmark.sample.items())) if result.benchmark.sample else None
+    return (result.benchmark.name, result.estimator.name, rfc8785.dumps(result.estimator.config), result.seed, sample)
 
 
 def submission_path(result: ResultFile, root: Path) -> Path:
@@ -37,7 +45,7 @@ def submission_path(result: ResultFile, root: Path) -> Path:
         raise VerificationError(f"benchmark {result.benchmark.name[:40]!r} is not one of this suite's")
     if not _NAME.match(result.estimator.name) or result.estimator.name in {".", ".."}:
         raise VerificationError(f"estimator name {result.estimator.name[:40]!r} must match {_NAME.pattern} to be submitted")
-    config8 = hashlib.sha256(canonical_json(result.estimator.config)).hexdigest()[:8]
+    config8 = hashlib.sha256(rfc8785.dumps(result.estimator.config)).hexdigest()[:8]
     sample = f"-sample{result.benchmark.sample['n']}" if result.benchmark.sample else ""
     target = root / result.benchmark.name / result.estimator.name / f"seed{result.seed}{sample}-{config8}.json"
     if not target.resolve().is_relative_to(root.resolve()):
@@ -66,8 +74,9 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
         UsageError: an untrusted key without ``principal``, or a bad principal.
     """
     signers_path = root / SIGNERS_FILE
+    data = Path(path).read_bytes()  # read once: what is verified is what is copied
     verifier = Verifier(signers_path, data_dir, cache_dir, extra_signers=[own_signer] if own_signer else [])
-    report = verifier.verify(path)
+    report = verifier.verify(path, data=data)
     failed = next((c for c in report.checks if c.status == "fail"), None)
     if failed is not None or not report.ok:
         check = failed or next(c for c in report.checks if c.name == "signature")
@@ -76,29 +85,37 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
     if own_signer is not None and report.signer == own_signer.principal and verifier.signed_by_extra:
         if principal is None or not valid_principal(principal):
             raise UsageError(f"{path} is signed by {own_signer.key_id}, not yet a trusted signer: pass --add-signer "
-                             "<your name or GitHub handle> to add your public key to the pull request")
+                             "<your name or GitHub handle> to propose your public key")
         new_line = f"{principal} {public_key_line(own_signer.public_key)}"
-    from suite.results import read_result
+    from suite.results import parse_json_bytes, validate_result
 
-    result = read_result(path)
+    result = validate_result(parse_json_bytes(data, path)["result"], path)
     target = submission_path(result, root)
     copied = True
     if target.exists():
-        if target.read_bytes() == Path(path).read_bytes():
+        if target.read_bytes() == data:
             copied = False
         elif not overwrite:
             raise VerificationError(f"{target} holds another result for this run; pass --overwrite to replace it")
     if copied:
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
     if new_line is not None:
+        if signers_path.is_symlink():
+            raise VerificationError(f"{signers_path} is a symbolic link; it must be a regular file")
         existing = signers_path.read_text(encoding="utf-8") if signers_path.exists() else ""
         if new_line not in existing.splitlines():
             with open(signers_path, "a", encoding="utf-8") as handle:
                 handle.write(("" if not existing or existing.endswith("\n") else "\n") + new_line + "\n")
     branch = f"submit/{result.benchmark.name}-{result.estimator.name}-{target.stem}"
     changed = [str(target)] + ([str(signers_path)] if new_line else [])
-    steps = [
+    steps = [] if new_line is None else [
+        ("(your key is new: CI verifies against main's allowed_signers, so a maintainer first merges a pull request "
+         f"that adds only this line to {signers_path}; until then this submission's check fails)"),
+    ]
+    steps += [
         f"git switch -c {branch}",
         f"git add {' '.join(changed)}",
         f'git commit -m "Submit {result.estimator.name} on {result.benchmark.name} (seed {result.seed})"',
@@ -116,7 +133,7 @@ def open_pull_request(submission: Submission, repo: Path) -> str:
     """
     if shutil.which("gh") is None:
         raise SuiteError("`gh` (GitHub CLI) is not installed; run the printed steps yourself")
-    commands = [step.split("   (")[0] for step in submission.steps]
+    commands = [step.split("   (")[0] for step in submission.steps if not step.startswith("(")]
     output = ""
     for command in commands:
         argv = _split(command)

@@ -28,7 +28,13 @@ import numpy as np
 from suite import protocol
 from suite.errors import SuiteError
 from suite.metrics import compute_criteria
-from suite.results import ResultFile, decode_scores, is_signed, load_json_file, validate_result
+from suite.results import (
+    ResultFile,
+    decode_scores,
+    is_signed,
+    load_json_file,
+    validate_result,
+)
 
 Status = Literal["pass", "fail", "skip"]
 #: Recomputed criteria must match the file's to this relative (and absolute) tolerance.
@@ -67,6 +73,7 @@ class Report:
 class _State:
     """What earlier checks of one file found, for the later ones."""
 
+    data: bytes | None = None
     raw: Any = None
     envelope: Any = None
     statement: dict[str, Any] | None = None
@@ -85,29 +92,35 @@ class Verifier:
     """
 
     def __init__(self, signers_path: Path, data_dir: Path | None, cache_dir: Path | None = None, rerun: int = 0,
-                 extra_signers: list | None = None) -> None:
+                 extra_signers: list | None = None, require_rerun: bool = False) -> None:
         self.signers_path, self.data_dir, self.cache_dir, self.rerun = signers_path, data_dir, cache_dir, rerun
+        self.require_rerun = require_rerun  # an estimator not installed here fails instead of skipping
         self.extra_signers = list(extra_signers or [])  # accepted, but reported as not yet trusted (suite submit)
         self.signed_by_extra = False
         self._signers: Any = None
+        self._last_result: ResultFile | None = None
         self._benchmarks: dict[str, Any] = {}
 
-    def verify(self, path: str | Path) -> Report:
-        """Run every check on ``path``; never raises for a bad file (the report says what is wrong)."""
+    def verify(self, path: str | Path, data: bytes | None = None) -> Report:
+        """Run every check on ``path`` (or on ``data``, its bytes already read); never raises for a
+        bad file: the report says what is wrong."""
         report = Report(path=str(path))
-        state = _State()
+        state = _State(data=data)
+        # What costs work (loading the benchmark, recomputing criteria, running the estimator)
+        # happens only for files whose digest and signature hold.
+        signed = ("digest", "signature")
         steps: list[tuple[str, Callable[[Path, _State], str], tuple[str, ...]]] = [
             ("file", self._file, ()),
             ("envelope", self._envelope, ("file",)),
             ("schema", self._schema, ("envelope",)),
             ("digest", self._digest, ("schema",)),
             ("signature", self._signature, ("envelope",)),
-            ("protocol", self._protocol, ("schema",)),
+            ("protocol", self._protocol, ("schema", *signed)),
             ("coverage", self._coverage, ("protocol",)),
             ("metrics", self._metrics, ("protocol",)),
         ]
         if self.rerun:
-            steps.append(("rerun", self._rerun, ("metrics",)))
+            steps.append(("rerun", self._rerun, ("metrics", "coverage")))
         passed: set[str] = set()
         for name, func, needs in steps:
             missing = [n for n in needs if n not in passed]
@@ -117,21 +130,62 @@ class Verifier:
             try:
                 message = func(Path(path), state)
             except CheckSkipped as skip:
-                report.checks.append(Check(name, "skip", str(skip)))
+                report.checks.append(Check(name, "skip", _line(str(skip))))
                 continue
             except SuiteError as exc:
-                report.checks.append(Check(name, "fail", str(exc).splitlines()[0][:400]))
+                report.checks.append(Check(name, "fail", _line(str(exc))))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a hostile file must never stop verification of the others
+                report.checks.append(Check(name, "fail", _line(f"cannot check ({type(exc).__name__}: {exc})")))
                 continue
             passed.add(name)
-            report.checks.append(Check(name, "pass", message))
+            report.checks.append(Check(name, "pass", _line(message)))
             if name == "signature":
                 report.signer = message.split()[2]
         return report
 
+    def verify_many(self, files: list[Path], layout_root: Path | None = None) -> list[Report]:
+        """Verify each file, then across files: each run appears once, and (with ``layout_root``)
+        sits at its stable submission path under it."""
+        from suite.submit import run_identity, submission_path
+
+        reports, seen = [], {}
+        for path in files:
+            state_report = self.verify(path)
+            reports.append(state_report)
+            result = self._last_result
+            if result is None or not state_report.ok:
+                continue
+            identity = run_identity(result)
+            if identity in seen:
+                state_report.checks.append(Check("unique", "fail", f"the same run as {seen[identity]}: "
+                                                 "each (benchmark, estimator, config, seed, sample) counts once"))
+                continue
+            seen[identity] = path
+            if layout_root is not None:
+                try:
+                    expected = submission_path(result, layout_root)
+                except SuiteError as exc:
+                    state_report.checks.append(Check("layout", "fail", _line(str(exc))))
+                    continue
+                if Path(path).resolve() != expected.resolve():
+                    state_report.checks.append(Check("layout", "fail", f"belongs at {expected} (`suite submit` places it)"))
+                    continue
+                state_report.checks.append(Check("layout", "pass", "at its stable submission path"))
+        return reports
+
     # --- the checks: each returns its one-line verdict or raises SuiteError / _Skip
 
     def _file(self, path: Path, state: _State) -> str:
-        state.raw = load_json_file(path)
+        from suite.results import parse_json_bytes
+
+        self._last_result = None
+        if state.data is not None:
+            state.raw = parse_json_bytes(state.data, path)
+        elif path.is_symlink():
+            raise SuiteError("is a symbolic link; a result must be a regular file")
+        else:
+            state.raw = load_json_file(path)
         return "readable JSON"
 
     def _envelope(self, path: Path, state: _State) -> str:
@@ -150,7 +204,19 @@ class Verifier:
         return "DSSE envelope with an in-toto Statement v1"
 
     def _schema(self, path: Path, state: _State) -> str:
+        import rfc8785
+
         state.result = validate_result(state.raw["result"], "result")
+        # The digest covers the JSON as written; what the suite uses is the parsed model. They must
+        # be the same value ("20" for 20, or a bool for a number, would verify as one and count as the other).
+        try:
+            same = rfc8785.dumps(state.raw["result"]) == rfc8785.dumps(state.result.model_dump(mode="json"))
+        except (rfc8785.CanonicalizationError, TypeError, ValueError, OverflowError) as exc:
+            raise SuiteError(f"the result cannot be canonicalised (RFC 8785): {exc}") from None
+        if not same:
+            raise SuiteError("a field holds a value of the wrong JSON type (e.g. a string for a number); "
+                             "the suite writes every field in its schema type")
+        self._last_result = state.result
         return f"schema {state.result.schema_version}: {len(state.result.arch_ids)} architectures, {len(state.result.snapshots)} snapshot(s)"
 
     def _digest(self, path: Path, state: _State) -> str:
@@ -208,6 +274,10 @@ class Verifier:
         if result.benchmark.ground_truth_sha256 != benchmark.gt_sha256:
             raise SuiteError(f"ground truth sha256 {result.benchmark.ground_truth_sha256[:12]}... differs from this "
                              f"suite's {benchmark.gt_sha256[:12]}...")
+        policies = {s.criteria.nonfinite_policy for s in result.snapshots}
+        if policies != {"worst"}:
+            raise SuiteError("the protocol ranks non-finite scores last (--nonfinite worst); "
+                             "results computed with 'drop' are for analysis, not the leaderboard")
         column = result.benchmark.ground_truth
         gt = benchmark.ground_truth(column)
         expected = protocol.fingerprint(benchmark.name, benchmark.arch_ids.tolist(), column, gt.tolist())
@@ -229,9 +299,9 @@ class Verifier:
             if set(info.sample) != {"n", "seed"} or info.sample["seed"] != protocol.SAMPLE_SEED:
                 raise SuiteError(f"sample must be {{n, seed: {protocol.SAMPLE_SEED}}}, the protocol's sample seed")
             expected = set(benchmark.sample_ids(info.sample["n"], protocol.SAMPLE_SEED).tolist())
-        scored = [_as_int(i) for i in result.arch_ids]
-        failed = [_as_int(f.arch_id) for f in result.failures]
-        if len(set(failed)) != len(failed) or set(failed) & set(scored):
+        scored = list(result.arch_ids)
+        failed = [f.arch_id for f in result.failures]
+        if len(set(scored)) != len(scored) or len(set(failed)) != len(failed) or set(failed) & set(scored):
             raise SuiteError("an architecture is listed twice among the scored and failed ones")
         covered = set(scored) | set(failed)
         if covered != expected:
@@ -246,7 +316,7 @@ class Verifier:
 
     def _metrics(self, path: Path, state: _State) -> str:
         result, benchmark = state.result, state.benchmark
-        ids = np.array([_as_int(i) for i in result.arch_ids])
+        ids = np.array(result.arch_ids, dtype=np.int64)
         gt = benchmark.ground_truth(result.benchmark.ground_truth)[benchmark.positions(ids)]
         checked = 0
         for snap in result.snapshots:
@@ -260,7 +330,7 @@ class Verifier:
                 raise SuiteError(f"snapshot {snap.label!r}: n = {snap.criteria.n}, n_nonfinite = {snap.criteria.n_nonfinite} "
                                  f"in the file, {recomputed.n}, {recomputed.n_nonfinite} recomputed")
             if set(recomputed.values) != set(snap.criteria.values):
-                missing = sorted(set(recomputed.values) ^ set(snap.criteria.values))[0]
+                missing = min(set(recomputed.values) ^ set(snap.criteria.values))
                 raise SuiteError(f"snapshot {snap.label!r}: criterion {missing[:40]!r} is missing or unknown")
             for name, value in recomputed.values.items():
                 claimed = snap.criteria.values[name]
@@ -274,15 +344,18 @@ class Verifier:
         from suite.rerun import rescore
 
         return rescore(state.result, state.benchmark, self.rerun, seed_text=state.digest or "",
-                       data_dir=self.data_dir, cache_dir=self.cache_dir, rtol=RERUN_RTOL)
+                       data_dir=self.data_dir, cache_dir=self.cache_dir, rtol=RERUN_RTOL,
+                       require_installed=self.require_rerun)
 
 
 class CheckSkipped(Exception):
     """A check that does not apply (e.g. rerun of a non-deterministic estimator)."""
 
 
-def _as_int(value: Any) -> Any:
-    return int(value) if isinstance(value, int) or (isinstance(value, str) and value.lstrip("-").isdigit()) else value
+def _line(text: str) -> str:
+    """One printable line: the first line, at most 400 characters, undecodable characters escaped."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:400].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _same(claimed: float | None, value: float | None) -> bool:
@@ -294,14 +367,12 @@ def _same(claimed: float | None, value: float | None) -> bool:
 
 
 def find_files(roots: list[Path]) -> list[Path]:
-    """``*.json`` files under the roots (hidden directories and symlinks skipped), sorted."""
+    """Every ``*.json`` under the roots, hidden ones and symbolic links included (they are checked,
+    and fail, rather than slip past verification into a table), sorted."""
     found: set[Path] = set()
     for root in roots:
-        if root.is_file():
+        if root.is_file() or root.is_symlink():
             found.add(root)
         elif root.is_dir():
-            for candidate in root.rglob("*.json"):
-                parts = candidate.relative_to(root).parts
-                if candidate.is_file() and not candidate.is_symlink() and not any(p.startswith(".") for p in parts):
-                    found.add(candidate)
+            found.update(p for p in root.rglob("*.json") if p.is_file() or p.is_symlink())
     return sorted(found)

@@ -16,7 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suite.cli import main
-from suite.keys import KeyFileError, generate_key, key_id, load_private_key, load_signers
+from suite.keys import (
+    KeyFileError,
+    generate_key,
+    key_id,
+    load_private_key,
+    load_signers,
+)
 from suite.signing import PAYLOAD_TYPE, canonical_digest, pae
 
 

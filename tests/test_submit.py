@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,31 +102,61 @@ def test_open_pr_runs_git_and_gh(signed_file, root, data_dir, tmp_path, monkeypa
     assert "origin/submit/nb201-params-seed20-sample40-" in branches
 
 
-def _workflow_commands() -> list[tuple[str, str]]:
-    """(step name, run script) of every workflow step that runs the suite."""
+def _workflow_steps() -> list[dict]:
+    """The workflow's steps that run the suite (name, run script, working directory)."""
     workflow = yaml.safe_load(WORKFLOW.read_text())
     steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
-    return [(step.get("name", ""), step["run"]) for step in steps if "run" in step and "suite " in step["run"]]
+    return [step for step in steps if "run" in step and "suite " in step["run"]]
 
 
-def test_the_workflow_runs_verify_and_the_leaderboard(signed_file, root, data_dir, cache_dir, tmp_path):
-    """Every `suite` command of the workflow, verbatim, in a checkout-like directory: all pass."""
-    assert main(["submit", str(signed_file), "--submissions", str(root), "--data-dir", str(data_dir)]) == 0
-    commands = _workflow_commands()
-    names = [name for name, _ in commands]
-    assert names == ["Data (ground truth and CIFAR-10, checked against the shipped checksums)",
-                     "Verify every submission", "Leaderboard tables from the verified submissions"]
+def test_the_workflow_runs_verify_and_the_leaderboard(signed_file, signers_file, data_dir, cache_dir, tmp_path):
+    """Every `suite` command of the workflow, verbatim, in its working directory of a checkout-like
+    layout (pr/ = the pull request, base/ = the trusted branch): all pass."""
+    pr, base = tmp_path / "pr", tmp_path / "base"
+    (base / "submissions").mkdir(parents=True)
+    (base / "submissions" / "allowed_signers").write_text(signers_file.read_text())
+    (pr / "submissions").mkdir(parents=True)
+    assert main(["submit", str(signed_file), "--submissions", str(pr / "submissions"),
+                 "--key", str(tmp_path / "no-key"), "--data-dir", str(data_dir)]) == 3  # pr/ trusts nobody yet
+    (pr / "submissions" / "allowed_signers").write_text(signers_file.read_text())
+    assert main(["submit", str(signed_file), "--submissions", str(pr / "submissions"), "--data-dir", str(data_dir)]) == 0
+    steps = _workflow_steps()
+    assert [step["name"] for step in steps] == [
+        "Data (ground truth and CIFAR-10, checked against the shipped checksums)",
+        "Verify every submission", "Leaderboard tables from the verified submissions"]
     env = {**os.environ, "SUITE_DATA_DIR": str(data_dir), "SUITE_CACHE_DIR": str(cache_dir),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    for name, script in commands:
-        if "data pull" in script:
+    for step in steps:
+        if "data pull" in step["run"]:
             continue  # the hub download; tests/test_data.py covers `suite data pull` offline
-        done = subprocess.run(["bash", "-e", "-c", script], cwd=root.parent, env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
-        assert done.returncode == 0, (name, done.stderr[-2000:])
-    report = json.loads((root.parent / "verify-report.json").read_text())
-    assert report["ok"] and report["files"][0]["checks"][-1]["name"] == "rerun"
-    assert report["files"][0]["checks"][-1]["status"] == "pass"
+        done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path / step.get("working-directory", "."),
+                              env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, (step["name"], done.stderr[-2000:])
+    report = json.loads((tmp_path / "verify-report.json").read_text())
+    checks = {c["name"]: c["status"] for c in report["files"][0]["checks"]}
+    assert report["ok"] and checks["rerun"] == "pass" and checks["layout"] == "pass"
+
+    # a pull request that adds its own signer and its own results does not pass: signers come from base/
+    (base / "submissions" / "allowed_signers").write_text("# nobody\n")
+    verify = next(step for step in steps if step["name"] == "Verify every submission")
+    done = subprocess.run(["bash", "-e", "-c", verify["run"]], cwd=pr, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 3
+
+
+def test_verify_catches_copies_and_misplaced_files(signed_file, signers_file, data_dir, tmp_path, capsys):
+    root = tmp_path / "submissions"
+    root.mkdir()
+    (root / "allowed_signers").write_text(signers_file.read_text())
+    assert main(["submit", str(signed_file), "--submissions", str(root), "--data-dir", str(data_dir)]) == 0
+    [placed] = list(root.rglob("*.json"))
+    shutil.copy(placed, placed.with_name("seed2020-copy.json"))  # one run counted as two seeds
+    (root / ".hidden.json").write_text('{"schema_version": 1}')  # hidden files are checked too
+    capsys.readouterr()
+    code = main(["verify", str(root), "--signers", str(root / "allowed_signers"), "--layout", "--data-dir", str(data_dir)])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "FAIL" in out and "the same run as" in out and ".hidden.json: envelope" in out
 
 
 def test_the_repository_submissions_verify(data_dir, cache_dir):

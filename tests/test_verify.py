@@ -230,6 +230,46 @@ def test_verify_cli_exit_status_and_json(signed_file, keys, data_dir, tmp_path, 
     assert main(["verify", str(tmp_path / "absent.json"), *args]) == 2
 
 
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda r: r.update(seed="20"), "wrong JSON type"),  # a string for a number: verified as one, used as the other
+    (lambda r: r["arch_ids"].__setitem__(0, "\u0665"), "field arch_ids.0"),  # an Arabic-Indic digit
+    (lambda r: r["snapshots"][0]["criteria"].update(nonfinite_policy="drop"), "ranks non-finite scores last"),
+])
+def test_ambiguous_or_off_protocol_results_fail_even_when_signed(verifier, genuine, keys, edit, fragment):
+    result = json.loads(json.dumps(genuine["result"]))
+    edit(result)
+    signed = _sign_raw(genuine, result, keys["trusted"])  # signed exactly as edited, by a trusted key
+    report = verifier.verify(_write(keys, signed))
+    assert not report.ok and any(fragment in f for f in _failed(report)), _failed(report)
+
+
+def _sign_raw(genuine: dict, result: dict, key) -> dict:
+    """A correctly signed file around a raw result dict (no model round trip that would normalise it)."""
+    import rfc8785
+
+    from suite.keys import key_id
+    from suite.signing import PAYLOAD_TYPE, canonical_digest, pae
+
+    statement = json.loads(base64.b64decode(genuine["dsseEnvelope"]["payload"]))
+    statement["subject"][0]["digest"]["sha256"] = canonical_digest(result)
+    payload = rfc8785.dumps(statement)
+    sig = key.sign(pae(PAYLOAD_TYPE, payload))
+    return {**genuine, "result": result, "dsseEnvelope": {
+        "payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": key_id(key.public_key()), "sig": base64.b64encode(sig).decode()}]}}
+
+
+def test_duplicate_keys_and_url_safe_base64(verifier, genuine, keys):
+    text = json.dumps(genuine)
+    duplicated = text.replace('"seed": 20', '"seed": 20, "seed": 2020', 1)
+    report = verifier.verify(_write(keys, duplicated))
+    assert "duplicate key 'seed'" in _failed(report)[0]
+    urlsafe = json.loads(text)
+    envelope = urlsafe["dsseEnvelope"]
+    envelope["payload"] = envelope["payload"].replace("+", "-").replace("/", "_").rstrip("=")
+    assert verifier.verify(_write(keys, urlsafe)).ok  # DSSE: verifiers accept URL-safe, unpadded base64
+
+
 def test_rerun_rescores_and_catches_a_re_signed_fake(signed_file, keys, data_dir, cache_dir, genuine):
     verifier = Verifier(keys["signers"], data_dir, cache_dir, rerun=5)
     report = verifier.verify(signed_file)
@@ -251,3 +291,25 @@ def test_rerun_rescores_and_catches_a_re_signed_fake(signed_file, keys, data_dir
     report = Verifier(keys["signers"], data_dir, cache_dir, rerun=40).verify(fake)
     failed = {c.name: c.message for c in report.checks if c.status == "fail"}
     assert list(failed) == ["rerun"] and "the file says" in failed["rerun"]
+
+
+def test_a_hidden_architecture_listed_as_failed_is_caught_by_rerun(genuine, keys, data_dir, cache_dir):
+    """Calling the architectures one ranks badly 'failed' drops them from the criteria; re-scoring
+    the listed failures finds that they score fine."""
+    from suite.metrics import compute_criteria
+    from suite.results import decode_scores
+
+    result = json.loads(json.dumps(genuine["result"]))
+    snap = result["snapshots"][0]
+    scores = decode_scores(snap["scores"])
+    worst = int(np.argmin(scores))
+    hidden = result["arch_ids"].pop(worst)
+    snap["scores"].pop(worst)
+    result["failures"] = [{"arch_id": hidden, "reason": "RuntimeError: diverged"}]
+    verifier = Verifier(keys["signers"], data_dir, cache_dir, rerun=3)
+    gt = verifier._load_benchmark("nb201").ground_truth()[np.array(result["arch_ids"])]
+    criteria = compute_criteria(decode_scores(snap["scores"]), gt)
+    snap["criteria"].update(n=criteria.n, n_failed=1, values=criteria.values)
+    report = verifier.verify(_write(keys, _sign_raw(genuine, result, keys["trusted"])))
+    failed = {c.name: c.message for c in report.checks if c.status == "fail"}
+    assert list(failed) == ["rerun"] and f"architecture {hidden} is listed as failed, but scores here" in failed["rerun"]
