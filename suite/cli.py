@@ -85,7 +85,7 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
               show_default=True, help="Root of the default result paths.")
 @click.option("--overwrite", is_flag=True, help="Replace existing result files.")
 @click.option("--journal-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the run's journal lives [default: <out-dir>/.journal]. Re-running a command resumes it.")
+              help="Where the run's journal lives [default: .journal beside the results]. Re-running a command resumes it.")
 @click.option("--restart", is_flag=True, help="Discard this run's journal and start afresh.")
 @click.option("--keep-journal", is_flag=True, help="Keep the journal after the results are written.")
 @click.option("--shard", default=None, metavar="I/N",
@@ -135,7 +135,8 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
                      gt_column=gt_column, nonfinite=nonfinite, device=device,
                      data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
              for name in names]
-    options = RunOptions(journal_dir=journal_dir or out_dir / ".journal", shard=shard_pair, executor=executor,
+    default_journals = (out.parent if out is not None else out_dir) / ".journal"
+    options = RunOptions(journal_dir=journal_dir or default_journals, shard=shard_pair, executor=executor,
                          address=address, workers=workers, threads=threads, restart=restart,
                          progress="none" if quiet else progress_mode)
     with _sigterm_as_interrupt():

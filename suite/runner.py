@@ -189,6 +189,8 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
         raise UsageError(f"unknown executor {options.executor!r}; use local or ray")
     estimators = _build_estimators(specs, bench_spec)
     benchmark = loaded if loaded is not None else bench_spec.load(base.data_dir)
+    for spec, estimator in zip(specs, estimators):  # a bad --gt fails now, not after hours of scoring
+        benchmark.ground_truth(spec.gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column)
     run_ids = _planned_ids(benchmark, base.sample, options.shard)
     archs = [benchmark.archs[p] for p in benchmark.positions(run_ids)]
 
@@ -405,11 +407,13 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
                   extra: dict[str, Any]) -> list[ResultFile]:
     """One result per estimator from the journal's outcomes for ``run_ids`` (all must have one).
 
+    The criteria settings (ground-truth column, non-finite policy) are the specs': a resumed run
+    judges by the command that finishes it, not by the journal's first invocation.
+
     An architecture that failed for an estimator in any snapshot is left out of that estimator's
     result (all snapshots, so they stay aligned) and listed in its ``failures``; the criteria are
     computed on the rest, and say on how many.
     """
-    criteria_settings = state.header.get("criteria", {})
     components = state.meta.get("components", {})
     results = []
     for spec, estimator in zip(specs, estimators):
@@ -429,9 +433,8 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
             first = next(iter(failed.values()), ["?"])[0]
             raise SuiteError(f"estimator {name!r} scored {len(ok_ids)} of {len(run_ids)} architectures "
                              f"(first failure: {first}); the journal keeps them, fix the cause and re-run")
-        gt_column = (spec.gt_column or criteria_settings.get("gt_column") or estimator.reference_gt_column()
-                     or bench_spec.default_gt_column)
-        nonfinite = spec.nonfinite or criteria_settings.get("nonfinite", "worst")
+        gt_column = spec.gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column
+        nonfinite = spec.nonfinite
         full_gt = benchmark.ground_truth(gt_column)
         gt = full_gt[benchmark.positions(np.array(ok_ids))]
         snapshots = []

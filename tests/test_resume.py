@@ -112,3 +112,21 @@ def test_bad_shard_is_a_usage_error(data_dir, tmp_path, capsys, bad):
     assert main(["run", "-e", "params", "-b", "nb201", "--shard", bad, "-q", "--data-dir", str(data_dir),
                  "--out-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: --shard")
+
+
+def test_a_bad_gt_column_fails_before_any_work(data_dir, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["run", "-e", "params", "-b", "nb201", "--gt", "acc", "-q", "--data-dir", str(data_dir),
+                 "--out", str(out)]) == 2
+    assert "unknown ground-truth column 'acc'" in capsys.readouterr().err
+    assert not (tmp_path / ".journal").exists() or not list((tmp_path / ".journal").iterdir())
+
+
+def test_the_command_that_finishes_a_run_sets_its_criteria(data_dir, tmp_path):
+    args = ["run", "-e", "params", "-b", "nb201", "--sample", "30", "-q", "--data-dir", str(data_dir),
+            "--out-dir", str(tmp_path), "--keep-journal"]
+    assert main(args) == 0
+    assert main([*args, "--overwrite", "--gt", "cifar10valid_test_200", "--nonfinite", "drop"]) == 0
+    result = read_result(tmp_path / "nb201" / "params" / "seed20.json")
+    assert result.benchmark.ground_truth == "cifar10valid_test_200"
+    assert result.snapshots[0].criteria.nonfinite_policy == "drop"
