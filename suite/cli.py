@@ -469,6 +469,30 @@ def leaderboard_table(roots, as_json) -> None:
     click.echo(tabulate(rows, headers=columns, tablefmt="github"))
 
 
+@leaderboard_group.command("build")
+@click.argument("roots", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="Output directory (replaced).")
+@click.option("--signers", "signers_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("submissions") / "allowed_signers", show_default=True, help="Trusted signers file.")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Paired bootstrap resamples over architectures (KD intervals, neighbour significance).")
+@_data_options
+def leaderboard_build(roots, out_dir, signers_path, resamples, data_dir, cache_dir) -> None:
+    """Build the static site from the result files under ROOTS (default: submissions) that pass `suite verify`."""
+    import time
+
+    from leaderboard.site import build
+
+    started = time.perf_counter()
+    report = build(list(roots) or [Path("submissions")], out_dir, signers_path, paths.data_dir(data_dir),
+                   paths.cache_dir(cache_dir), resamples=resamples)
+    for path, reason in report.rejected:
+        click.echo(f"rejected {path}: {reason}", err=True)
+    click.echo(f"built {report.out}: {report.pages} pages from {report.accepted} verified files, "
+               f"{len(report.rejected)} rejected, in {time.perf_counter() - started:.1f} s", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turn SuiteErrors into one line and an exit status."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

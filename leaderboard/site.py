@@ -1,0 +1,238 @@
+"""``suite leaderboard build``: the static site from the verified result files.
+
+Offline and reproducible: every asset is written next to the pages (no CDN), plots are made at
+build time, nothing depends on the clock, iteration orders are sorted, the bootstrap is seeded:
+the same input gives byte-identical output. Every string that reaches HTML goes through Jinja2's
+autoescaping; plots are referenced as images, so text inside them cannot run either.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rfc8785
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+import suite
+from leaderboard import plots, stats
+from leaderboard.collect import Accepted, collect
+from suite import protocol
+from suite.metrics import HEADLINE
+from suite.results import decode_scores
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@dataclass
+class BuildReport:
+    """What a build did: pages written, files shown, files rejected with their reasons."""
+
+    out: Path
+    pages: int
+    accepted: int
+    rejected: list[tuple[Path, str]]
+
+
+def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
+          resamples: int = 200) -> BuildReport:
+    """Verify what is under ``roots`` and write the site to ``out`` (replaced)."""
+    accepted, rejected = collect(roots, signers, data_dir, cache_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    for sub in ("assets", "plots", "estimators", "benchmarks", "downloads"):
+        (out / sub).mkdir(parents=True)
+    for asset in sorted(ASSETS.iterdir()):
+        shutil.copyfile(asset, out / "assets" / asset.name)
+    env = Environment(loader=PackageLoader("leaderboard", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      keep_trailing_newline=True)
+    groups = _group(accepted)
+    benchmarks = sorted({key[0] for key in groups})
+    common = {"benchmarks": benchmarks, "suite_version": suite.__version__,
+              "protocol_version": protocol.PROTOCOL_VERSION, "n_files": len(accepted)}
+    loaded = {name: _load_benchmark(name, data_dir) for name in benchmarks}
+    pages = 0
+    tables = []
+    for bench in benchmarks:
+        keys = sorted(k for k in groups if k[0] == bench)
+        tables.append(_benchmark_table(bench, keys, groups, loaded[bench], resamples, out))
+        for key in keys:
+            _write(out / "estimators" / f"{_slug(key)}.html",
+                   env.get_template("estimator.html.j2").render(**common, **_estimator_page(key, groups[key], loaded[bench], out),
+                                                                 root="../", title=key[1]))
+            pages += 1
+        _write(out / "benchmarks" / f"{bench}.html",
+               env.get_template("benchmark.html.j2").render(**common, **_benchmark_page(loaded[bench], out), root="../",
+                                                            title=bench))
+        pages += 1
+    families = sorted({row["family"] for t in tables for row in t["rows"]})
+    _write(out / "index.html", env.get_template("index.html.j2").render(
+        **common, tables=tables, criteria=HEADLINE, families=families, resamples=resamples, root="", title="Leaderboard"))
+    return BuildReport(out=out, pages=pages + 1, accepted=len(accepted), rejected=rejected)
+
+
+def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:
+    """(benchmark, estimator, canonical config) -> its seeds' results, by seed."""
+    groups: dict[tuple, list[Accepted]] = defaultdict(list)
+    for item in accepted:
+        r = item.result
+        groups[(r.benchmark.name, r.estimator.name, rfc8785.dumps(r.estimator.config).decode())].append(item)
+    return {k: sorted(v, key=lambda a: a.result.seed) for k, v in groups.items()}
+
+
+def _slug(key: tuple) -> str:
+    """A file name for (benchmark, estimator, config): readable, safe whatever the estimator is called."""
+    name = re.sub(r"[^a-z0-9_.-]", "_", key[1].lower())[:40].strip(".") or "estimator"
+    digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:8]
+    return f"{key[0]}-{name}-{digest}"
+
+
+def _load_benchmark(name: str, data_dir: Path | None):
+    from suite.benchmarks import get_benchmark
+
+    return get_benchmark(name).load(data_dir)
+
+
+def _aligned(item: Accepted, benchmark, label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int64 [n], scores float64 [n]) of a result's snapshot (default: the last)."""
+    return np.array(item.result.arch_ids, dtype=np.int64), item.result.scores(label)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples: int, out: Path) -> dict:
+    rows = []
+    for key in keys:
+        items = groups[key]
+        last = [i.result.snapshots[-1].criteria for i in items]
+        cells = []
+        for name in HEADLINE:
+            values = np.array([np.nan if c.values.get(name) is None else c.values[name] for c in last])
+            mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+            std = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else float("nan")
+            text = _fmt(mean) + (f" ± {_fmt(std)}" if np.isfinite(std) else "")
+            cells.append({"text": text, "sort": _fmt(mean, 6) if np.isfinite(mean) else ""})
+        hours = float(np.mean([i.result.provenance.get("wall_time_s", 0.0) for i in items])) / 3600
+        config = json.loads(key[2])
+        rows.append({
+            "key": key, "estimator": key[1], "family": items[0].result.estimator.family, "slug": _slug(key),
+            "config_note": ", ".join(f"{k}={v}" for k, v in sorted(config.items())) if config else "",
+            "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
+            "hours": f"{hours:.6f}", "hours_text": f"{hours:.4f}", "device": _device(items[0]),
+        })
+    rows.sort(key=lambda r: (-(float(r["kd"]) if r["kd"] else -9), r["estimator"], r["key"][2]))
+    _bootstrap(rows, groups, benchmark, resamples)
+    points = [{"name": r["estimator"], "family": r["family"], "kd": float(r["kd"] or 0), "hours": float(r["hours"])}
+              for r in rows]
+    _write(out / "plots" / f"{bench}-quality-vs-cost.svg", plots.quality_vs_cost(points))
+    return {"name": bench, "title": benchmark.spec.title, "rows": rows}
+
+
+def _bootstrap(rows: list[dict], groups, benchmark, resamples: int) -> None:
+    """KD intervals and neighbour significance on the architectures every row scored."""
+    per_row = []
+    common = None
+    for row in rows:
+        seeds = []
+        for item in groups[row["key"]]:
+            ids, scores = _aligned(item, benchmark)
+            seeds.append(dict(zip(ids.tolist(), scores.tolist())))
+        per_row.append(seeds)
+        ids_here = set.intersection(*(set(s) for s in seeds))
+        common = ids_here if common is None else common & ids_here
+    ids = np.array(sorted(common or []), dtype=np.int64)
+    if len(ids) < 3 or resamples < 1:
+        for row in rows:
+            row.update(ci_text="-", ci_low="", significant=False)
+        return
+    gt = benchmark.ground_truth(None, ids)
+    matrices = [[np.array([s[i] for i in ids.tolist()]) for s in seeds] for seeds in per_row]
+    samples = stats.paired_bootstrap(matrices, gt, resamples)
+    for r, row in enumerate(rows):
+        ci = stats.interval(samples[r])
+        row.update(ci_text=f"{ci.low:.3f}, {ci.high:.3f}", ci_low=f"{ci.low:.6f}",
+                   significant=r + 1 < len(rows) and stats.differs(samples[r], samples[r + 1]))
+
+
+def _device(item: Accepted) -> str:
+    env = item.result.provenance.get("environment", {})
+    if isinstance(env, dict) and ("sessions" in env or "shards" in env):
+        env = (env.get("sessions") or env.get("shards") or [{}])[0]
+    if not isinstance(env, dict):
+        return "?"
+    return f"{env.get('device', '?')} ({env.get('device_name', '?')})"
+
+
+def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> dict:
+    slug = _slug(key)
+    first = items[0].result
+    ids, scores = _aligned(items[0], benchmark)
+    gt = benchmark.ground_truth(first.benchmark.ground_truth, ids)
+    (out / "plots" / f"{slug}-scatter.png").write_bytes(
+        plots.score_vs_truth(scores, gt, f"{key[1]} (seed {first.seed}) on {key[0]}"))
+    labels = [s.label for s in first.snapshots]
+    budget_plot = len(labels) > 1
+    if budget_plot:
+        series = {c: [s.criteria.values.get(c) or np.nan for s in first.snapshots] for c in ("KD", "SpearmanR", "P@top5%")}
+        _write(out / "plots" / f"{slug}-budget.svg", plots.criteria_vs_budget(labels, series))
+    seed_rows, provenance = [], []
+    for item in items:
+        r = item.result
+        for snap in r.snapshots:
+            seed_rows.append({"seed": r.seed, "label": snap.label, "n": snap.criteria.n, "failed": snap.criteria.n_failed,
+                              "cells": [_fmt(snap.criteria.values.get(c)) for c in HEADLINE]})
+        provenance.append({"seed": r.seed, "signer": item.signer, "fingerprint": r.protocol.fingerprint[:16],
+                           "suite": f"{r.suite.version} ({(r.suite.git_commit or '?')[:10]})", "hardware": _device(item),
+                           "date": str(r.provenance.get("started_at", "?")),
+                           "wall": _fmt(r.provenance.get("wall_time_s"), 1)})
+    _downloads(slug, items, benchmark, out)
+    return {"slug": slug, "estimator": key[1], "benchmark": key[0], "family": first.estimator.family,
+            "config": key[2], "criteria": HEADLINE, "seed_rows": seed_rows, "provenance": provenance,
+            "budget_plot": budget_plot}
+
+
+def _downloads(slug: str, items: list[Accepted], benchmark, out: Path) -> None:
+    """CSV (arch_id, gt, one column per seed) and JSON of the last snapshot's per-architecture scores."""
+    by_seed = {}
+    for item in items:
+        ids, scores = _aligned(item, benchmark)
+        by_seed[item.result.seed] = dict(zip(ids.tolist(), scores.tolist()))
+    all_ids = sorted(set().union(*(set(v) for v in by_seed.values())))
+    gt_column = items[0].result.benchmark.ground_truth
+    gt = benchmark.ground_truth(gt_column, np.array(all_ids, dtype=np.int64))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["arch_id", f"gt_{gt_column}", *[f"score_seed{s}" for s in sorted(by_seed)]])
+    for arch_id, truth in zip(all_ids, gt.tolist()):
+        writer.writerow([arch_id, repr(truth), *[repr(by_seed[s][arch_id]) if arch_id in by_seed[s] else ""
+                                                 for s in sorted(by_seed)]])
+    _write(out / "downloads" / f"{slug}.csv", buffer.getvalue())
+    payload = {"benchmark": items[0].result.benchmark.name, "estimator": items[0].result.estimator.name,
+               "config": items[0].result.estimator.config, "ground_truth": gt_column,
+               "scores": {str(s): {str(k): (v if np.isfinite(v) else str(v)) for k, v in sorted(by_seed[s].items())}
+                          for s in sorted(by_seed)}}
+    _write(out / "downloads" / f"{slug}.json", json.dumps(payload, sort_keys=True, indent=1) + "\n")
+
+
+def _benchmark_page(benchmark, out: Path) -> dict:
+    spec = benchmark.spec
+    gt = benchmark.ground_truth()
+    _write(out / "plots" / f"benchmark-{spec.name}-gt.svg", plots.distribution(gt, spec.default_gt_column))
+    fingerprint = protocol.fingerprint(spec.name, benchmark.arch_ids.tolist(), spec.default_gt_column, gt.tolist())
+    return {"name": spec.name, "bench_title": spec.title, "subset_size": len(benchmark.arch_ids),
+            "gt_column": spec.default_gt_column, "gt_sha": benchmark.gt_sha256, "fingerprint": fingerprint,
+            "rules": json.dumps(protocol.RULES, indent=1, sort_keys=True)}
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,103 @@
+"""The static site: only verified files, escaped names, byte-identical rebuilds, downloads that match."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from suite.cli import main
+from suite.keys import load_private_key
+from suite.results import ResultFile, read_result
+from suite.signing import sign_result
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def site_input(tmp_path_factory, signed_file, signers_file, signing_key):
+    """A submissions tree: a genuine result, the same run renamed to a hostile estimator name, and a tampered file."""
+    root = tmp_path_factory.mktemp("site-input") / "submissions"
+    (root / "a").mkdir(parents=True)
+    shutil.copy(signed_file, root / "a" / "params.json")
+    raw = json.loads(signed_file.read_text())["result"]
+    raw["estimator"]["name"] = HOSTILE
+    hostile = sign_result(ResultFile.model_validate(raw), load_private_key(signing_key))
+    (root / "a" / "hostile.json").write_text(json.dumps(hostile))
+    tampered = json.loads(signed_file.read_text())
+    tampered["result"]["snapshots"][0]["criteria"]["values"]["KD"] = 0.99
+    (root / "a" / "tampered.json").write_text(json.dumps(tampered))
+    return root, signers_file
+
+
+def _build(site_input, data_dir, out, capsys):
+    root, signers = site_input
+    code = main(["leaderboard", "build", str(root), "--out", str(out), "--signers", str(signers),
+                 "--data-dir", str(data_dir), "--bootstrap", "20"])
+    return code, capsys.readouterr().err
+
+
+def _tree(path):
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs, self.tags = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs.extend(v for k, v in attrs if k in ("href", "src") and v)
+
+
+def test_the_site_shows_verified_files_escapes_names_and_rebuilds_identically(site_input, data_dir, tmp_path, capsys):
+    code, log = _build(site_input, data_dir, tmp_path / "a", capsys)
+    assert code == 0
+    assert "rejected" in log and "tampered.json: digest" in log and "2 verified files, 1 rejected" in log
+    index = (tmp_path / "a" / "index.html").read_text()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in index and HOSTILE not in index
+    assert "0.99" not in index  # the tampered KD is not shown
+    pages = list((tmp_path / "a" / "estimators").glob("*.html"))
+    assert len(pages) == 2 and all(HOSTILE not in p.read_text() for p in pages)
+    # every local link resolves; nothing is fetched from elsewhere (no CDN)
+    for page in [tmp_path / "a" / "index.html", *pages, *(tmp_path / "a" / "benchmarks").glob("*.html")]:
+        parser = _Links()
+        parser.feed(page.read_text())
+        assert "script" in parser.tags
+        for ref in parser.refs:
+            assert "://" not in ref and not ref.startswith("//"), ref
+            assert (page.parent / ref.split("#")[0]).resolve().is_file(), (page, ref)
+    # the same input gives byte-identical output
+    assert _build(site_input, data_dir, tmp_path / "b", capsys)[0] == 0
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+
+
+def test_downloads_hold_the_verified_scores(site_input, data_dir, tmp_path, capsys, signed_file):
+    assert _build(site_input, data_dir, tmp_path / "s", capsys)[0] == 0
+    [csv_path] = [p for p in (tmp_path / "s" / "downloads").glob("*.csv") if "params" in p.name]
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0] == ["arch_id", "gt_cifar10_test_200", "score_seed20"]
+    result = read_result(signed_file)
+    got = {int(r[0]): float(r[2]) for r in rows[1:]}
+    assert got == dict(zip(result.arch_ids, result.scores().tolist()))
+    payload = json.loads(csv_path.with_suffix(".json").read_text())
+    assert payload["estimator"] == "params" and len(payload["scores"]["20"]) == len(result.arch_ids)
+
+
+def test_bootstrap_intervals_and_paired_significance():
+    from leaderboard.stats import differs, interval, paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    gt = rng.random(400)
+    good = [gt + 0.05 * rng.standard_normal(400)]
+    bad = [gt + 1.0 * rng.standard_normal(400)]
+    samples = paired_bootstrap([good, bad, bad], gt, 200)
+    assert interval(samples[0]).low > interval(samples[1]).high  # clearly separated
+    assert differs(samples[0], samples[1]) and not differs(samples[1], samples[2])  # identical inputs never differ
+    assert np.array_equal(samples, paired_bootstrap([good, bad, bad], gt, 200))  # seeded
