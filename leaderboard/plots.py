@@ -10,8 +10,8 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 plt.rcParams.update({"svg.hashsalt": "nas-estimator-suite", "svg.fonttype": "none", "font.size": 9})
 

@@ -27,7 +27,6 @@ from leaderboard import plots, stats
 from leaderboard.collect import Accepted, collect
 from suite import protocol
 from suite.metrics import HEADLINE
-from suite.results import decode_scores
 
 ASSETS = Path(__file__).parent / "assets"
 

@@ -325,7 +325,13 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
 
     The private key is written with mode 0600 and never overwritten; share only the .pub line.
     """
-    from suite.keys import default_key_path, generate_key, key_id, load_private_key, public_key_line
+    from suite.keys import (
+        default_key_path,
+        generate_key,
+        key_id,
+        load_private_key,
+        public_key_line,
+    )
 
     path = out_path or default_key_path()
     if if_missing and path.exists():
