@@ -40,3 +40,4 @@ bench: install
 	$(BIN)/python bench/bench_zero_shot.py --archs 10
 	$(BIN)/python bench/bench_zero_shot_memory.py --archs 500
 	$(BIN)/python bench/bench_journal.py
+	$(BIN)/python bench/bench_site.py --files 200 --bootstrap 0 20

@@ -123,7 +123,7 @@ def test_the_workflow_runs_verify_and_the_leaderboard(signed_file, signers_file,
     steps = _workflow_steps()
     assert [step["name"] for step in steps] == [
         "Data (ground truth and CIFAR-10, checked against the shipped checksums)",
-        "Verify every submission", "Leaderboard tables from the verified submissions",
+        "Verify every submission", "Leaderboard tables from the verified submissions", "The site builds from them",
         "Data (ground truth)", "Build the site from the verified submissions"]
     shutil.copytree(pr, tmp_path / "main")  # the pages job checks main out at main/
     env = {**os.environ, "SUITE_DATA_DIR": str(data_dir), "SUITE_CACHE_DIR": str(cache_dir),
@@ -137,7 +137,8 @@ def test_the_workflow_runs_verify_and_the_leaderboard(signed_file, signers_file,
     report = json.loads((tmp_path / "verify-report.json").read_text())
     checks = {c["name"]: c["status"] for c in report["files"][0]["checks"]}
     assert report["ok"] and checks["rerun"] == "pass" and checks["layout"] == "pass"
-    assert (tmp_path / "site" / "index.html").is_file() and list((tmp_path / "site" / "estimators").glob("*.html"))
+    for site in ("site-preview", "site"):
+        assert (tmp_path / site / "index.html").is_file() and list((tmp_path / site / "estimators").glob("*.html"))
 
     # a pull request that adds its own signer and its own results does not pass: signers come from base/
     (base / "submissions" / "allowed_signers").write_text("# nobody\n")

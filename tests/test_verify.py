@@ -313,3 +313,18 @@ def test_a_hidden_architecture_listed_as_failed_is_caught_by_rerun(genuine, keys
     report = verifier.verify(_write(keys, _sign_raw(genuine, result, keys["trusted"])))
     failed = {c.name: c.message for c in report.checks if c.status == "fail"}
     assert list(failed) == ["rerun"] and f"architecture {hidden} is listed as failed, but scores here" in failed["rerun"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=json_values, b=json_values)
+def test_same_json_value_agrees_with_rfc8785(a, b):
+    import rfc8785
+
+    from suite.verify import same_json_value
+
+    try:
+        canonical_equal = rfc8785.dumps(a) == rfc8785.dumps(b)
+    except (rfc8785.CanonicalizationError, ValueError, OverflowError):
+        return
+    assert same_json_value(a, b) == canonical_equal
+    assert same_json_value(a, a)
