@@ -1,12 +1,21 @@
-"""What the site may show: the verified result files, and the rejected ones with their reasons."""
+"""What the site may show: the verified result files, and the rejected ones with their reasons.
+
+Files are read once; their bytes are verified (in parallel worker processes when there are many)
+and the very same bytes are then parsed for the site.
+"""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from suite.results import ResultFile, parse_json_bytes, validate_result
 from suite.verify import Verifier, find_files
+
+#: Below this many files, verification runs in this process (worker start-up would cost more).
+PARALLEL_FROM = 16
 
 
 @dataclass(frozen=True)
@@ -18,20 +27,51 @@ class Accepted:
     signer: str
 
 
-def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: Path | None = None
-            ) -> tuple[list[Accepted], list[tuple[Path, str]]]:
-    """Verify every ``*.json`` under ``roots``; (accepted, rejected as (path, first failed check))."""
+_worker_verifier: Verifier | None = None
+
+
+def _init_worker(signers: Path, data_dir: Path | None, cache_dir: Path | None) -> None:
+    global _worker_verifier
+    _worker_verifier = Verifier(signers, data_dir, cache_dir)
+
+
+def _verdict(verifier: Verifier, path: Path, data: bytes | None) -> tuple[bool, str]:
+    """(passed, signer or the first failed check)."""
+    report = verifier.verify(path, data=data)
+    if report.ok and data is not None:
+        return True, report.signer or "?"
+    failed = next((c for c in report.checks if c.status == "fail"), None)
+    return False, f"{failed.name}: {failed.message}" if failed else "not verified"
+
+
+def _verdict_in_worker(path: Path, data: bytes | None) -> tuple[bool, str]:
+    assert _worker_verifier is not None
+    return _verdict(_worker_verifier, path, data)
+
+
+def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
+            jobs: int | None = None) -> tuple[list[Accepted], list[tuple[Path, str]]]:
+    """Verify every ``*.json`` under ``roots``; (accepted, rejected as (path, first failed check)).
+
+    Args:
+        jobs: worker processes (default: the CPUs, at most 8; one below PARALLEL_FROM files).
+    """
     from suite.submit import run_identity
 
-    verifier = Verifier(signers, data_dir, cache_dir)
+    files = find_files(roots)
+    blobs = [p.read_bytes() if p.is_file() and not p.is_symlink() else None for p in files]
+    jobs = jobs or min(8, os.cpu_count() or 1)
+    if jobs > 1 and len(files) >= PARALLEL_FROM:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(signers, data_dir, cache_dir)) as pool:
+            verdicts = list(pool.map(_verdict_in_worker, files, blobs, chunksize=4))
+    else:
+        verifier = Verifier(signers, data_dir, cache_dir)
+        verdicts = [_verdict(verifier, p, b) for p, b in zip(files, blobs)]
     accepted, rejected = [], []
     seen: dict[tuple, Path] = {}
-    for path in find_files(roots):
-        data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
-        report = verifier.verify(path, data=data)
-        if not report.ok or data is None:
-            failed = next((c for c in report.checks if c.status == "fail"), None)
-            rejected.append((path, f"{failed.name}: {failed.message}" if failed else "not verified"))
+    for path, data, (ok, detail) in zip(files, blobs, verdicts):
+        if not ok:
+            rejected.append((path, detail))
             continue
         result = validate_result(parse_json_bytes(data, path)["result"], path)  # the bytes that were verified
         identity = run_identity(result)
@@ -39,5 +79,5 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
             rejected.append((path, f"unique: the same run as {seen[identity]}"))
             continue
         seen[identity] = path
-        accepted.append(Accepted(path=path, result=result, signer=report.signer or "?"))
+        accepted.append(Accepted(path=path, result=result, signer=detail))
     return accepted, rejected

@@ -56,7 +56,8 @@ def score_vs_truth(scores: np.ndarray, gt: np.ndarray, title: str) -> bytes:
     ranks = np.empty(len(scores))
     ranks[np.argsort(np.where(finite, scores, -np.inf), kind="stable")] = np.arange(len(scores))
     fig, ax = plt.subplots(figsize=(4.8, 3.4))
-    ax.scatter(ranks / max(len(scores) - 1, 1), gt, s=1.5, alpha=0.35, color="#1f77b4", linewidths=0, rasterized=True)
+    ax.plot(ranks / max(len(scores) - 1, 1), gt, linestyle="none", marker=".", markersize=1.5, alpha=0.35,
+            color="#1f77b4", markeredgewidth=0, rasterized=True)  # markers, not a scatter collection: 10x faster
     ax.set_xlabel("score rank (0 = predicted worst, 1 = best)")
     ax.set_ylabel("ground truth")
     ax.set_title(title, fontsize=9)

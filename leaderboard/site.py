@@ -8,9 +8,7 @@ autoescaping; plots are referenced as images, so text inside them cannot run eit
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 import shutil
@@ -201,26 +199,33 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> 
 
 
 def _downloads(slug: str, items: list[Accepted], benchmark, out: Path) -> None:
-    """CSV (arch_id, gt, one column per seed) and JSON of the last snapshot's per-architecture scores."""
-    by_seed = {}
-    for item in items:
-        ids, scores = _aligned(item, benchmark)
-        by_seed[item.result.seed] = dict(zip(ids.tolist(), scores.tolist()))
-    all_ids = sorted(set().union(*(set(v) for v in by_seed.values())))
+    """CSV (arch_id, gt, one column per seed) and JSON of the last snapshot's per-architecture scores.
+
+    Floats are written in shortest round-trip form (``repr``): the downloads give back the exact
+    float64 scores of the verified files. Columns are formatted whole (``map``), not cell by cell.
+    """
+    seeds = sorted(i.result.seed for i in items)
+    by_seed = {item.result.seed: _aligned(item, benchmark) for item in items}
+    all_ids = np.unique(np.concatenate([ids for ids, _ in by_seed.values()]))
     gt_column = items[0].result.benchmark.ground_truth
-    gt = benchmark.ground_truth(gt_column, np.array(all_ids, dtype=np.int64))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["arch_id", f"gt_{gt_column}", *[f"score_seed{s}" for s in sorted(by_seed)]])
-    for arch_id, truth in zip(all_ids, gt.tolist()):
-        writer.writerow([arch_id, repr(truth), *[repr(by_seed[s][arch_id]) if arch_id in by_seed[s] else ""
-                                                 for s in sorted(by_seed)]])
-    _write(out / "downloads" / f"{slug}.csv", buffer.getvalue())
+    gt = benchmark.ground_truth(gt_column, all_ids)
+    columns = [list(map(str, all_ids.tolist())), list(map(repr, gt.tolist()))]
+    json_scores = {}
+    for seed in seeds:
+        ids, scores = by_seed[seed]
+        full = np.full(len(all_ids), np.nan)
+        full[np.searchsorted(all_ids, ids)] = scores
+        present = np.zeros(len(all_ids), dtype=bool)
+        present[np.searchsorted(all_ids, ids)] = True
+        columns.append([repr(v) if ok else "" for v, ok in zip(full.tolist(), present.tolist())])
+        json_scores[str(seed)] = [v if ok and np.isfinite(v) else (str(v) if ok else None)
+                                  for v, ok in zip(full.tolist(), present.tolist())]
+    header = ",".join(["arch_id", f"gt_{gt_column}", *[f"score_seed{s}" for s in seeds]])
+    _write(out / "downloads" / f"{slug}.csv", header + "\n" + "\n".join(map(",".join, zip(*columns))) + "\n")
     payload = {"benchmark": items[0].result.benchmark.name, "estimator": items[0].result.estimator.name,
                "config": items[0].result.estimator.config, "ground_truth": gt_column,
-               "scores": {str(s): {str(k): (v if np.isfinite(v) else str(v)) for k, v in sorted(by_seed[s].items())}
-                          for s in sorted(by_seed)}}
-    _write(out / "downloads" / f"{slug}.json", json.dumps(payload, sort_keys=True, indent=1) + "\n")
+               "arch_ids": all_ids.tolist(), "scores_by_seed": json_scores}
+    _write(out / "downloads" / f"{slug}.json", json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n")
 
 
 def _benchmark_page(benchmark, out: Path) -> dict:

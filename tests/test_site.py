@@ -87,7 +87,8 @@ def test_downloads_hold_the_verified_scores(site_input, data_dir, tmp_path, caps
     got = {int(r[0]): float(r[2]) for r in rows[1:]}
     assert got == dict(zip(result.arch_ids, result.scores().tolist()))
     payload = json.loads(csv_path.with_suffix(".json").read_text())
-    assert payload["estimator"] == "params" and len(payload["scores"]["20"]) == len(result.arch_ids)
+    assert payload["estimator"] == "params" and payload["arch_ids"] == result.arch_ids
+    assert payload["scores_by_seed"]["20"] == result.scores().tolist()
 
 
 def test_bootstrap_intervals_and_paired_significance():
