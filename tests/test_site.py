@@ -102,3 +102,21 @@ def test_bootstrap_intervals_and_paired_significance():
     assert interval(samples[0]).low > interval(samples[1]).high  # clearly separated
     assert differs(samples[0], samples[1]) and not differs(samples[1], samples[2])  # identical inputs never differ
     assert np.array_equal(samples, paired_bootstrap([good, bad, bad], gt, 200))  # seeded
+
+
+def test_estimators_with_training_snapshots_get_a_budget_plot(signed_file, signers_file, signing_key, data_dir, tmp_path,
+                                                              capsys):
+    raw = json.loads(signed_file.read_text())["result"]
+    first = json.loads(json.dumps(raw["snapshots"][0]))
+    raw["estimator"].update(name="supernet-like", family="one-shot")
+    raw["snapshots"] = [{**first, "label": "epoch-50"}, {**first, "label": "epoch-100"}]
+    root = tmp_path / "submissions"
+    root.mkdir()
+    (root / "s.json").write_text(json.dumps(sign_result(ResultFile.model_validate(raw), load_private_key(signing_key))))
+    assert main(["leaderboard", "build", str(root), "--out", str(tmp_path / "site"), "--signers", str(signers_file),
+                 "--data-dir", str(data_dir), "--bootstrap", "0"]) == 0
+    [page] = (tmp_path / "site" / "estimators").glob("*.html")
+    html = page.read_text()
+    assert "-budget.svg" in html and "epoch-50" in html and "epoch-100" in html
+    [svg] = (tmp_path / "site" / "plots").glob("*-budget.svg")
+    assert svg.read_text().lstrip().startswith("<?xml")
