@@ -325,7 +325,7 @@ def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState
         names = [estimators[i].name for i in group]
         step = min(getattr(estimators[i], "chunk_size", CHUNK) for i in group)
         for label in _labels(estimators, group):
-            todo = []
+            pending = []
             for arch_id, arch in zip(run_ids.tolist(), archs):
                 planned += 1
                 if all(state.scored(arch_id, label, name) for name in names):
@@ -335,8 +335,8 @@ def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState
                               "(segfault, out of host memory, or killed)")
                     fatal.append(ArchRecord(arch_id=arch_id, label=label, failed=dict.fromkeys(names, reason)))
                 else:
-                    todo.append((arch_id, arch))
-            tasks.extend(Task(tuple(group), label, tuple(todo[s : s + step])) for s in range(0, len(todo), step))
+                    pending.append((arch_id, arch))
+            tasks.extend(Task(tuple(group), label, tuple(pending[s : s + step])) for s in range(0, len(pending), step))
     return tasks, fatal, planned, resumed
 
 
