@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 import shutil
+import sys
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +31,8 @@ from suite import protocol
 from suite.metrics import HEADLINE
 
 ASSETS = Path(__file__).parent / "assets"
+#: Below this many estimator pages, they are made in this process (forking would cost more).
+PARALLEL_PAGES_FROM = 6
 
 
 @dataclass
@@ -40,9 +46,14 @@ class BuildReport:
 
 
 def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
-          resamples: int = 200) -> BuildReport:
-    """Verify what is under ``roots`` and write the site to ``out`` (replaced)."""
-    accepted, rejected = collect(roots, signers, data_dir, cache_dir)
+          resamples: int = 200, jobs: int | None = None) -> BuildReport:
+    """Verify what is under ``roots`` and write the site to ``out`` (replaced).
+
+    Args:
+        jobs: worker processes for verification and estimator pages (default: the CPUs, at most 8).
+    """
+    jobs = jobs or min(8, os.cpu_count() or 1)
+    accepted, rejected = collect(roots, signers, data_dir, cache_dir, jobs=jobs)
     if out.exists():
         shutil.rmtree(out)
     for sub in ("assets", "plots", "estimators", "benchmarks", "downloads"):
@@ -56,15 +67,16 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
     common = {"benchmarks": benchmarks, "suite_version": suite.__version__,
               "protocol_version": protocol.PROTOCOL_VERSION, "n_files": len(accepted)}
     loaded = {name: _load_benchmark(name, data_dir) for name in benchmarks}
+    keys = sorted(groups)
+    contexts = dict(zip(keys, _estimator_pages(keys, groups, loaded, out, jobs)))
     pages = 0
     tables = []
     for bench in benchmarks:
-        keys = sorted(k for k in groups if k[0] == bench)
-        tables.append(_benchmark_table(bench, keys, groups, loaded[bench], resamples, out))
-        for key in keys:
+        bench_keys = [k for k in keys if k[0] == bench]
+        tables.append(_benchmark_table(bench, bench_keys, groups, loaded[bench], resamples, out))
+        for key in bench_keys:
             _write(out / "estimators" / f"{_slug(key)}.html",
-                   env.get_template("estimator.html.j2").render(**common, **_estimator_page(key, groups[key], loaded[bench], out),
-                                                                 root="../", title=key[1]))
+                   env.get_template("estimator.html.j2").render(**common, **contexts[key], root="../", title=key[1]))
             pages += 1
         _write(out / "benchmarks" / f"{bench}.html",
                env.get_template("benchmark.html.j2").render(**common, **_benchmark_page(loaded[bench], out), root="../",
@@ -74,6 +86,34 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
     _write(out / "index.html", env.get_template("index.html.j2").render(
         **common, tables=tables, criteria=HEADLINE, families=families, resamples=resamples, root="", title="Leaderboard"))
     return BuildReport(out=out, pages=pages + 1, accepted=len(accepted), rejected=rejected)
+
+
+#: What forked page workers read: set just before the pool starts, so nothing big is pickled.
+_page_inputs: tuple | None = None
+
+
+def _estimator_pages(keys: list[tuple], groups, loaded: dict, out: Path, jobs: int) -> list[dict]:
+    """Each estimator page's template context, its plots and downloads written under ``out``.
+
+    Pages are independent, so they are made in forked workers when there are enough of them (fork:
+    the workers read the verified results and ground truths in place instead of receiving copies).
+    The output does not depend on how the pages were shared out.
+    """
+    global _page_inputs
+    if jobs < 2 or len(keys) < PARALLEL_PAGES_FROM or sys.platform != "linux":
+        return [_estimator_page(k, groups[k], loaded[k[0]], out) for k in keys]
+    _page_inputs = (groups, loaded, out)
+    try:
+        with ProcessPoolExecutor(min(jobs, len(keys)), mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_estimator_page_in_worker, keys))
+    finally:
+        _page_inputs = None
+
+
+def _estimator_page_in_worker(key: tuple) -> dict:
+    assert _page_inputs is not None
+    groups, loaded, out = _page_inputs
+    return _estimator_page(key, groups[key], loaded[key[0]], out)
 
 
 def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:

@@ -120,3 +120,24 @@ def test_estimators_with_training_snapshots_get_a_budget_plot(signed_file, signe
     assert "-budget.svg" in html and "epoch-50" in html and "epoch-100" in html
     [svg] = (tmp_path / "site" / "plots").glob("*-budget.svg")
     assert svg.read_text().lstrip().startswith("<?xml")
+
+
+def test_parallel_build_equals_serial_build(signed_file, signers_file, signing_key, data_dir, tmp_path, monkeypatch):
+    """Verification and estimator pages shared out over worker processes give the same bytes."""
+    import leaderboard.collect
+    import leaderboard.site
+    from leaderboard.site import build
+
+    monkeypatch.setattr(leaderboard.collect, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(leaderboard.site, "PARALLEL_PAGES_FROM", 2)
+    raw = json.loads(signed_file.read_text())["result"]
+    root = tmp_path / "submissions"
+    root.mkdir()
+    key = load_private_key(signing_key)
+    for i in range(4):
+        raw["estimator"]["name"] = f"copy-{i}"
+        (root / f"{i}.json").write_text(json.dumps(sign_result(ResultFile.model_validate(raw), key)))
+    serial = build([root], tmp_path / "serial", signers_file, data_dir, resamples=10, jobs=1)
+    parallel = build([root], tmp_path / "parallel", signers_file, data_dir, resamples=10, jobs=2)
+    assert serial.accepted == parallel.accepted == 4 and serial.pages == parallel.pages == 6
+    assert _tree(tmp_path / "serial") == _tree(tmp_path / "parallel")
