@@ -42,6 +42,8 @@ class RunContext:
         data_dir, cache_dir: where data lives and where decoded data is cached.
         work_dir: this run's private directory for resumable state (a one-shot estimator's
             training checkpoints, see :mod:`suite.training`); None when the run keeps no journal.
+        progress: how long work in ``prepare`` (training) reports progress: a mode of
+            :mod:`suite.progress` (the run's; ``none`` in Ray workers and tests).
     """
 
     space: Any
@@ -50,6 +52,7 @@ class RunContext:
     data_dir: Path | None = None
     cache_dir: Path | None = None
     work_dir: Path | None = None
+    progress: str = "none"
     _cifar: Any = field(default=None, repr=False)
 
     def cifar10(self):
@@ -74,6 +77,9 @@ class Estimator(abc.ABC):
     #: Same inputs and seed give bit-identical scores on CPU.
     deterministic: ClassVar[bool] = True
     Config: ClassVar[type] = NoConfig
+    #: ``prepare`` leaves its work (a trained supernet) in ``ctx.work_dir``, where a second call
+    #: finds it and returns at once: the runner calls it in the driver before Ray workers start.
+    prepares_in_work_dir: ClassVar[bool] = False
 
     def __init__(self, **config: Any) -> None:
         try:

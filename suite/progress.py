@@ -24,21 +24,24 @@ class Progress:
         desc: what is being scored.
         mode: one of MODES.
         log_every: seconds between log lines (log mode).
+        unit: what is counted ("arch"; training counts "step").
     """
 
-    def __init__(self, total: int, done: int = 0, desc: str = "", mode: str = "auto", log_every: float = 30.0) -> None:
+    def __init__(self, total: int, done: int = 0, desc: str = "", mode: str = "auto", log_every: float = 30.0,
+                 unit: str = "arch") -> None:
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode, self.total, self.done, self.desc = mode, total, done, desc
         self._start_done, self._start = done, time.monotonic()
         self._log_every, self._last_log = log_every, self._start
-        self._bar = None
+        self._bar, self.unit = None, unit
         if done and mode != "none":
-            self._line(f"resuming: {done}/{total} already in the journal")
+            self._line(f"resuming: {done}/{total} already in the journal" if unit == "arch"
+                       else f"resuming at {unit} {done}/{total} from the checkpoint")
         elif mode == "log":
-            self._line(f"scoring {total} architectures")
+            self._line(f"scoring {total} architectures" if unit == "arch" else f"{total} {unit}s to run")
         if mode == "bar":
-            self._bar = tqdm(total=total, initial=done, desc=desc, unit="arch", dynamic_ncols=True, leave=False,
+            self._bar = tqdm(total=total, initial=done, desc=desc, unit=unit, dynamic_ncols=True, leave=False,
                              smoothing=0.1)
 
     def update(self, n: int) -> None:
@@ -52,7 +55,7 @@ class Progress:
                 self._line(self.status())
 
     def rate(self) -> float:
-        """Architectures per second scored in this session."""
+        """Units (architectures, steps) per second done in this session."""
         elapsed = time.monotonic() - self._start
         return (self.done - self._start_done) / elapsed if elapsed > 0 else 0.0
 
@@ -60,7 +63,7 @@ class Progress:
         rate = self.rate()
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta = "?" if left == float("inf") else _duration(left)
-        return f"{self.done}/{self.total} archs, {rate:.2f} archs/s, ETA {eta}"
+        return f"{self.done}/{self.total} {self.unit}s, {rate:.2f} {self.unit}s/s, ETA {eta}"
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")

@@ -347,11 +347,17 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         device=str(device), threads=threads, data_dir=base.data_dir, cache_dir=base.cache_dir,
         work_dir=work_dir(journal.path),
     )
+    ctx = RunContext(space=get_benchmark(base.benchmark).space, seed=base.seed, device=device,
+                     data_dir=base.data_dir, cache_dir=base.cache_dir, work_dir=settings.work_dir,
+                     progress=options.progress)
     if options.executor == "ray":
+        # Training happens once, here; the workers' prepare() then finds its output in work_dir
+        # (on a cluster that needs a file system shared with the driver, or each worker retrains).
+        for estimator in estimators:
+            if estimator.prepares_in_work_dir and settings.work_dir is not None:
+                estimator.prepare(ctx)
         executor = RayExecutor(settings, options.address, options.workers, options.ray_cpus)
     else:
-        ctx = RunContext(space=get_benchmark(base.benchmark).space, seed=base.seed, device=device,
-                         data_dir=base.data_dir, cache_dir=base.cache_dir, work_dir=settings.work_dir)
         for estimator in estimators:
             estimator.prepare(ctx)
         journal.append_meta({**worker_meta(estimators, ctx), "determinism": determinism})

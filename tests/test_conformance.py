@@ -13,11 +13,18 @@ from suite.registry import list_estimators
 from suite.spaces import nb201
 
 
+#: Configs that keep an estimator quick without changing its contract (one-shot: a tiny supernet
+#: trained for two epochs on 128 images).
+SMALL = {"oneshot": {"epochs": 2, "snapshots": "1,2", "train_images": 128, "batch_size": 64, "init_channels": 4,
+                     "cells_per_stage": 1, "score_batches": 1, "score_batch_size": 32}}
+
+
 @pytest.mark.parametrize("cls", list_estimators(), ids=lambda c: c.name)
 def test_registered_estimator_conforms(cls, data_dir, cache_dir):
     archs = nb201.sample_archs(np.random.default_rng(1), 4)
     # small batches keep the data-dependent zero-shot estimators quick; the contract is the same
     config = {"batch_size": 4} if "batch_size" in {f.name for f in dataclasses.fields(cls.Config)} else None
+    config = SMALL.get(cls.name, config)
     check_estimator(cls, nb201.NB201, archs, config=config, data_dir=data_dir, cache_dir=cache_dir)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb201 import OPS, Nb201Arch
+from suite.spaces.nb201 import EDGES, N_NODES, OPS, Nb201Arch
 from suite.spaces.nb201_network import Nb201Network, build_skeleton, make_op
 
 
@@ -27,6 +27,18 @@ class Nb201SuperCell(nn.Module):
             for _ in range(6)
         )
 
+    def forward(self, x: torch.Tensor, ops: tuple[str, ...]) -> torch.Tensor:
+        """x: [N, C, H, W] -> [N, C, H, W] through the chosen op of each edge (as ``Nb201Cell``)."""
+        nodes = [x]
+        for to_node in range(1, N_NODES):
+            total = None
+            for position, (src, dst) in enumerate(EDGES):
+                if dst == to_node:
+                    out = self.edges[position][ops[position]](nodes[src])
+                    total = out if total is None else total + out
+            nodes.append(total)
+        return nodes[-1]
+
 
 class Nb201Supernet(nn.Module):
     """The weight bank of the NB201 space; same skeleton and key layout as ``Nb201Network``.
@@ -35,16 +47,30 @@ class Nb201Supernet(nn.Module):
         init_channels, cells_per_stage, num_classes: as for ``Nb201Network``.
         cell_bn_affine: affine BN inside cells (the study's supernet: False).
         track_running_stats: as for ``Nb201Network``.
+        dropout: dropout probability before the classifier in ``forward`` (the study's supernet: 0.1).
     """
 
     def __init__(self, init_channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
-                 cell_bn_affine: bool = False, track_running_stats: bool = True) -> None:
+                 cell_bn_affine: bool = False, track_running_stats: bool = True, dropout: float = 0.0) -> None:
         super().__init__()
         self.options = {"init_channels": init_channels, "cells_per_stage": cells_per_stage,
                         "num_classes": num_classes, "cell_bn_affine": cell_bn_affine,
                         "track_running_stats": track_running_stats}
         build_skeleton(self, lambda width: Nb201SuperCell(width, cell_bn_affine, track_running_stats),
                        init_channels, cells_per_stage, num_classes, track_running_stats)
+        # Registered after the skeleton so that parameter creation (and so the initialisation drawn
+        # from the seed) is the same with and without dropout.
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, arch: Nb201Arch) -> torch.Tensor:
+        """x: [N, 3, 32, 32] normalised images -> logits [N, num_classes] of ``arch`` with the shared
+        weights; dropout (training mode only) before the classifier."""
+        out = self.stem(x)
+        for layer in self.layers:
+            out = layer(out, arch.ops) if isinstance(layer, Nb201SuperCell) else layer(out)
+        # A mean rather than AdaptiveAvgPool2d, as in Nb201Network: deterministic CUDA backward.
+        features = self.head_norm(out).mean(dim=(2, 3))
+        return self.classifier(self.dropout(features))
 
     def subnet(self, arch: Nb201Arch) -> Nb201Network:
         """The standalone network of ``arch`` holding copies of this supernet's weights and buffers.
@@ -54,12 +80,17 @@ class Nb201Supernet(nn.Module):
         """
         with torch.device("meta"):
             net = Nb201Network(arch, **self.options)
-        bank = {key: tensor for key, tensor in self.named_tensors()}
-        state = {}
-        for key in net.state_dict():
-            state[key] = bank[self._bank_key(key, arch)].detach().clone()
-        net.load_state_dict(state, assign=True)
+        net.load_state_dict(self.arch_state_dict(arch, net.state_dict()), assign=True)
         return net
+
+    def arch_state_dict(self, arch: Nb201Arch, template: dict | None = None) -> dict[str, torch.Tensor]:
+        """The state dict of ``arch``'s standalone network (keys of ``Nb201Network``), as detached
+        copies of this supernet's tensors. ``template``: that network's state dict (its keys are used)."""
+        if template is None:
+            with torch.device("meta"):
+                template = Nb201Network(arch, **self.options).state_dict()
+        bank = dict(self.named_tensors())
+        return {key: bank[self._bank_key(key, arch)].detach().clone() for key in template}
 
     def named_tensors(self):
         """(key, tensor) of every parameter and buffer, keyed as in ``state_dict``."""

@@ -1,0 +1,161 @@
+"""The one-shot estimator: a weight-sharing supernet trained under the protocol (``oneshot``).
+
+``prepare`` trains the supernet of the run's seed (or of all three protocol seeds, for the seed
+ensemble), resumably, keeping the weights at each snapshot epoch; ``score`` evaluates each
+architecture with the weights of one snapshot (the runner journals every snapshot's scores, and
+the result holds one criteria block per snapshot). Every option the study measures is a config
+field; docs/one_shot.md explains them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from estimators.one_shot.sampling import SAMPLERS
+from estimators.one_shot.scoring import BN_MODES, os_values
+from estimators.one_shot.trainer import SupernetTrainer, TrainOptions, TrainSettings, snapshot_label
+from estimators.zero_shot import measures as M
+from suite import protocol
+from suite.errors import UsageError
+from suite.estimator import Estimator, RunContext
+from suite.registry import register_estimator
+
+#: Zero-shot measures that can be computed on the trained supernet's weights (``score=<measure>``).
+TRAINED_MEASURES = tuple(m for m in M.ALL_MEASURES if m != "relu")
+SCORES = ("acc", "loss", *TRAINED_MEASURES)
+
+
+@dataclass(frozen=True)
+class OneShotConfig(TrainOptions):
+    """Options of the one-shot estimator: the training options of
+    :class:`~estimators.one_shot.trainer.TrainOptions`, and
+
+    Attributes:
+        snapshots: comma-separated epochs after which the weights are scored, ascending, each <= epochs.
+        score: ``acc``, ``loss`` (negated cross-entropy), or a zero-shot measure on the trained
+            weights (``snip``, ``synflow``, ...).
+        score_batches: scoring batches (0: all 10,000 scoring images for acc/loss; 1 for a measure).
+        score_batch_size: images per scoring batch (0: 500 for acc/loss, 128 for a measure).
+        score_bn: ``train`` (batch statistics, the study's) or ``eval`` (running statistics).
+        seed_ensemble: train the supernets of all three protocol seeds and average their scores.
+    """
+
+    snapshots: str = "200,400,600,800,1000"
+    score: str = "acc"
+    score_batches: int = 0
+    score_batch_size: int = 0
+    score_bn: str = "train"
+    seed_ensemble: bool = False
+
+
+@register_estimator
+class OneShotEstimator(Estimator):
+    """Score = the architecture's accuracy (or negated loss, or a zero-shot measure) with the
+    trained supernet's shared weights."""
+
+    name = "oneshot"
+    family = "one-shot"
+    summary = "weight-sharing supernet trained under the protocol; OS accuracy of each architecture"
+    Config = OneShotConfig
+    #: A few architectures per call: each is a full pass over the scoring batches.
+    chunk_size: ClassVar[int] = 4
+    prepares_in_work_dir = True
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        c = self.config
+        try:
+            epochs = tuple(int(e) for e in str(c.snapshots).split(",") if e.strip())
+        except ValueError:
+            raise UsageError(f"oneshot: snapshots must be comma-separated epochs, got {c.snapshots!r}") from None
+        if c.epochs < 1 or not epochs or list(epochs) != sorted(set(epochs)) or epochs[0] < 1 or epochs[-1] > c.epochs:
+            raise UsageError(f"oneshot: snapshots must be ascending epochs in [1, epochs={c.epochs}]; got {c.snapshots!r}")
+        checks = [
+            (c.sampling in SAMPLERS, f"sampling must be one of {', '.join(SAMPLERS)}"),
+            (c.score in SCORES, f"score must be acc, loss or one of {', '.join(TRAINED_MEASURES)}"),
+            (c.score_bn in BN_MODES, "score_bn must be train or eval"),
+            (c.temporal_ensemble >= 1, "temporal_ensemble must be at least 1"),
+            (c.score_batches >= 0 and c.score_batch_size >= 0, "score_batches and score_batch_size must be >= 0"),
+            (c.init_channels >= 1 and c.cells_per_stage >= 1, "init_channels and cells_per_stage must be >= 1"),
+            (c.batch_size >= 1 and c.train_images >= 1, "batch_size and train_images must be >= 1"),
+            (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(f"oneshot: {message}")
+        if c.sampling == "fairnas" and c.mc_samples != 1:
+            raise UsageError(f"oneshot: fairnas trains one architecture per operation each step; drop mc_samples={c.mc_samples}")
+        options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
+        self.settings = TrainSettings(**options, snapshot_epochs=epochs)
+        measure = c.score not in ("acc", "loss")
+        self.score_batch_size = c.score_batch_size or (128 if measure else 500)
+        self.score_batches = c.score_batches or (1 if measure else 0)  # 0 here: all scoring images
+        self._trainers: list[SupernetTrainer] = []
+        self._loaded: tuple[str, list] | None = None
+        self._batches = None
+
+    def supports(self, space_name: str) -> bool:
+        return space_name == "nb201"
+
+    def snapshots(self) -> list[str]:
+        return [snapshot_label(e) for e in self.settings.snapshot_epochs]
+
+    def prepare(self, ctx: RunContext) -> None:
+        """Train the supernet(s), or pick up where a killed run left them (``ctx.work_dir``)."""
+        seeds = protocol.SEEDS if self.config.seed_ensemble else (ctx.seed,)
+        self._trainers = []
+        for seed in seeds:
+            where = None if ctx.work_dir is None else ctx.work_dir / "oneshot" / f"seed{seed}"
+            trainer = SupernetTrainer(self.settings, seed, ctx.cifar10, ctx.device, where, progress=ctx.progress)
+            trainer.train()
+            self._trainers.append(trainer)
+        self._loaded = None
+
+    def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
+        """float64 [n, batches]: per scoring batch, averaged over the seed ensemble's supernets."""
+        if not self._trainers:
+            raise RuntimeError("oneshot: score() before prepare()")
+        supernets = self._supernets(snapshot, ctx.device)
+        values = [self._values(net, archs, ctx) for net in supernets]
+        return np.mean(values, axis=0) if len(values) > 1 else values[0]
+
+    def _supernets(self, label: str, device: torch.device) -> list:
+        if self._loaded is None or self._loaded[0] != label:
+            nets = []
+            for trainer in self._trainers:
+                net = self.settings.build_supernet()
+                net.load_state_dict(trainer.snapshot_weights(label))
+                nets.append(net.to(device))
+            self._loaded = (label, nets)
+        return self._loaded[1]
+
+    def _values(self, net, archs: Sequence[Any], ctx: RunContext) -> np.ndarray:
+        if self.config.score in ("acc", "loss"):
+            return os_values(net, archs, self._scoring_batches(ctx), self.config.score, self.config.score_bn)
+        from estimators.zero_shot.engine import ZeroShotEngine, get_preset
+
+        engine = ZeroShotEngine(get_preset("study"), self.score_batches, self.score_batch_size, ctx.seed, ctx.space,
+                                ctx.cifar10, ctx.device, supernet=net)
+        return np.stack([engine.evaluate(arch, [self.config.score])[self.config.score] for arch in archs])
+
+    def _scoring_batches(self, ctx: RunContext) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The scoring split in order, in batches of ``score_batch_size`` (the last may be smaller)."""
+        if self._batches is None:
+            from suite.data.cifar10 import normalize
+
+            images, labels = ctx.cifar10().split("score")
+            total = len(images) if self.score_batches == 0 else self.score_batches * self.score_batch_size
+            if total > len(images):
+                raise UsageError(f"oneshot: {self.score_batches} batches of {self.score_batch_size} exceed the "
+                                 f"{len(images)} scoring images")
+            x = normalize(images[:total])
+            y = torch.as_tensor(np.asarray(labels[:total], dtype=np.int64))
+            size = self.score_batch_size
+            self._batches = [(x[i : i + size].to(ctx.device), y[i : i + size].to(ctx.device)) for i in range(0, total, size)]
+        return self._batches

@@ -1,0 +1,278 @@
+"""Training an NB201 supernet under the protocol, resumably, with weight snapshots along the way.
+
+The released recipe (FACTS.md): SGD (lr 0.05, momentum 0.9, weight decay 5e-4), batch 512,
+gradient-norm clipping at 5, ReduceLROnPlateau (factor 0.5, patience 30) on the epoch's mean
+training loss; images [0, 40000) of the CIFAR-10 training set with random crop (pad 4) and flip.
+Each step trains the architectures its :class:`~estimators.one_shot.sampling.Sampler` draws; their
+losses are averaged, so the learning rate means the same whatever their number.
+
+Two details follow the released code, which runs on PyTorch 1.x:
+- ``zero_grad`` zeroes gradients in place instead of dropping them, so weight decay and momentum
+  act on every operation at every step, sampled or not. (There an operation's gradient exists
+  only from its first use on; here every gradient exists from the first step, which a resumed
+  run can reproduce: gradients are not checkpointed.)
+- the last batch of an epoch is kept even when smaller than the others.
+
+Randomness: the initial weights come from ``torch.manual_seed(seed)``, and dropout from the same
+(forked) global generator afterwards, which the checkpoint saves; the data order of each epoch,
+its crops and flips and the sampled architectures of each step from generators seeded on
+(seed, epoch, step). So a run killed
+anywhere resumes to the same weights, bit for bit on CPU.
+
+Snapshots: at each snapshot epoch the weights (averaged over the last ``temporal_ensemble``
+epochs' ends when that is above 1) are written to ``work_dir`` and scored later, one result
+snapshot each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from estimators.one_shot.sampling import Sampler
+from suite.progress import Progress
+from suite.spaces.nb201_supernet import Nb201Supernet
+from suite.training import ResumableLoop, epoch_permutation, load_checkpoint, save_checkpoint
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """The options that decide the trained weights (defaults: the study's NB201 protocol).
+
+    Attributes:
+        epochs: training epochs (protocol: 1000).
+        train_images: the first this-many images of the training split [0, 40000) (reduced budgets: fewer).
+        batch_size, lr, momentum, weight_decay, grad_clip: SGD and clipping (clip: max grad L2 norm).
+        plateau_factor, plateau_patience: ReduceLROnPlateau on the epoch's mean training loss.
+        sampling: ``deiso`` (the study's NB201 default), ``uniform`` or ``fairnas``
+            (see :mod:`estimators.one_shot.sampling`).
+        mc_samples: S, architectures per step whose gradients are averaged (uniform and deiso).
+        cell_bn_affine: affine BN inside cells (protocol: off).
+        init_channels: C (channel proxy: below 16).
+        cells_per_stage: N (layer proxy: below 5).
+        dropout: before the classifier, in training only.
+        temporal_ensemble: k; a snapshot is the mean of the weights at the ends of its last k epochs.
+    """
+
+    epochs: int = 1000
+    train_images: int = 40_000
+    batch_size: int = 512
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    grad_clip: float = 5.0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 30
+    sampling: str = "deiso"
+    mc_samples: int = 1
+    cell_bn_affine: bool = False
+    init_channels: int = 16
+    cells_per_stage: int = 5
+    dropout: float = 0.1
+    temporal_ensemble: int = 1
+
+
+@dataclass(frozen=True)
+class TrainSettings(TrainOptions):
+    """The options plus the epochs (1-based, ascending, each <= epochs) after which weights are kept."""
+
+    snapshot_epochs: tuple[int, ...] = (1000,)
+
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.train_images / self.batch_size)
+
+    def build_supernet(self) -> Nb201Supernet:
+        return Nb201Supernet(init_channels=self.init_channels, cells_per_stage=self.cells_per_stage,
+                             cell_bn_affine=self.cell_bn_affine, dropout=self.dropout)
+
+
+def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
+    """The generator of one step's crops, flips and architectures: a pure function of its position."""
+    state = np.random.SeedSequence([seed, epoch, step, 0x5EED]).generate_state(2, dtype=np.uint32)
+    return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+
+
+class _EpochLoss:
+    """Sum and count of the current epoch's step losses (checkpointed, so a resumed epoch's mean is whole)."""
+
+    def __init__(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.total, self.count = float(state["total"]), int(state["count"])
+
+
+class SupernetTrainer:
+    """Trains one supernet (one seed) and serves its snapshots' weights.
+
+    Args:
+        settings: the training settings.
+        seed: the run's seed (initialisation and every generator).
+        cifar: zero-argument callable returning the decoded CIFAR-10 training set.
+        device: where the supernet trains.
+        work_dir: where the checkpoint and snapshots go (None: kept in memory, nothing resumes).
+        progress: a mode of :mod:`suite.progress`.
+        checkpoint_every: steps between checkpoints (and at every epoch's end).
+    """
+
+    def __init__(self, settings: TrainSettings, seed: int, cifar, device: torch.device, work_dir: Path | None,
+                 progress: str = "none", checkpoint_every: int = 50) -> None:
+        self.settings, self.seed, self.device = settings, seed, device
+        self._cifar, self.work_dir, self.progress = cifar, work_dir, progress
+        self.checkpoint_every = checkpoint_every
+        self._memory: dict[str, dict[str, torch.Tensor]] = {}
+        self.fingerprint = json.dumps({"settings": asdict(settings), "seed": seed, "version": 1}, sort_keys=True)
+
+    # -- training -------------------------------------------------------------------------------
+    def train(self) -> None:
+        """Train (or finish training) and write every snapshot.
+
+        The global generator is forked: it is seeded for the initialisation and then drives
+        dropout (a resumed run restores it from the checkpoint), and the caller's is left as it was.
+        """
+        if all(self._has_snapshot(e) for e in self.settings.snapshot_epochs):
+            return
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(self.seed)
+            self._train()
+        self.cleanup()
+
+    def _train(self) -> None:
+        s = self.settings
+        model = s.build_supernet().to(self.device).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=s.plateau_factor,
+                                                               patience=s.plateau_patience)
+        for p in model.parameters():  # every parameter has a (zero) gradient from the first step on
+            p.grad = torch.zeros_like(p)
+        meter = _EpochLoss()
+        loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt",
+                             {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter},
+                             every_steps=self.checkpoint_every, fingerprint=self.fingerprint)
+        images, labels = self._train_split()
+        sampler = Sampler(s.sampling, s.mc_samples)
+        order: dict[int, torch.Tensor] = {}
+        steps = s.steps_per_epoch()
+
+        def step(epoch: int, index: int) -> None:
+            if epoch not in order:
+                order.clear()
+                order[epoch] = epoch_permutation(len(images), self.seed, epoch)
+            pick = order[epoch][index * s.batch_size : (index + 1) * s.batch_size].numpy()
+            generator = step_generator(self.seed, epoch, index)
+            x, y = self._batch(images[pick], labels[pick], generator)
+            archs = sampler.draw(generator)
+            optimizer.zero_grad(set_to_none=False)
+            total = 0.0
+            for arch in archs:
+                loss = F.cross_entropy(model(x, arch), y) / len(archs)
+                loss.backward()
+                total += float(loss.detach())
+            torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
+            optimizer.step()
+            meter.total, meter.count = meter.total + total, meter.count + 1
+            bar.update(1)
+
+        def end_of_epoch(epoch: int) -> None:
+            scheduler.step(meter.total / max(meter.count, 1))
+            meter.total, meter.count = 0.0, 0
+            self._keep(epoch + 1, model)
+
+        loop._restore()  # to know where the bar starts; run() restores again (idempotent)
+        with Progress(s.epochs * steps, loop.epoch * steps + loop.step, desc=f"supernet seed {self.seed}",
+                      mode=self.progress, unit="step") as bar:
+            loop.run(s.epochs, steps, step, on_epoch_end=end_of_epoch)
+
+    def _train_split(self) -> tuple[np.ndarray, np.ndarray]:
+        images, labels = self._cifar().split("train")
+        if not 1 <= self.settings.train_images <= len(images):
+            raise ValueError(f"train_images must be in [1, {len(images)}]")
+        return images[: self.settings.train_images], labels[: self.settings.train_images]
+
+    def _batch(self, images: np.ndarray, labels: np.ndarray, generator: torch.Generator):
+        from suite.data.cifar10 import augment_uint8, normalize
+
+        x = normalize(augment_uint8(images, generator)).to(self.device)
+        return x, torch.as_tensor(np.asarray(labels, dtype=np.int64)).to(self.device)
+
+    # -- snapshots ------------------------------------------------------------------------------
+    def _keep(self, finished: int, model: Nb201Supernet) -> None:
+        """After epoch ``finished`` (1-based): keep its weights if a snapshot will average them,
+        and write the snapshots that end here.
+
+        Idempotent, so an epoch end replayed after a kill is harmless: the weights an epoch's
+        snapshot averages are deleted only at a later epoch's end, once the checkpoint has moved
+        past it.
+        """
+        k, snaps = self.settings.temporal_ensemble, self.settings.snapshot_epochs
+        if k > 1:
+            for e in range(max(1, finished - k - 1), finished):
+                if not any(s - k < e <= s for s in snaps if s >= finished):
+                    self._drop(f"raw-{e}")
+        wanted = [e for e in snaps if e - k < finished <= e]
+        if not wanted:
+            return
+        weights = {key: t.detach().to("cpu", copy=True) for key, t in model.state_dict().items()}
+        if k > 1:
+            self._put(f"raw-{finished}", weights)
+        if finished in snaps:
+            if k > 1:  # the snapshot's own epochs; fewer when training is shorter than k
+                weights = average_weights([self._get(f"raw-{e}") for e in range(max(1, finished - k + 1), finished + 1)])
+            self._put(f"snapshot-{snapshot_label(finished)}", weights)
+
+    def cleanup(self) -> None:
+        """Delete the per-epoch weights kept for temporal ensembles (the snapshots stay)."""
+        for e in range(1, self.settings.epochs + 1):
+            self._drop(f"raw-{e}")
+
+    def snapshot_weights(self, label: str) -> dict[str, torch.Tensor]:
+        """The supernet state dict kept as snapshot ``label`` (CPU tensors)."""
+        return self._get(f"snapshot-{label}")
+
+    def _has_snapshot(self, epoch: int) -> bool:
+        name = f"snapshot-{snapshot_label(epoch)}"
+        return name in self._memory if self.work_dir is None else (self.work_dir / f"{name}.pt").exists()
+
+    def _put(self, name: str, weights: dict[str, torch.Tensor]) -> None:
+        if self.work_dir is None:
+            self._memory[name] = weights
+        else:
+            save_checkpoint(self.work_dir / f"{name}.pt", {"checkpoint_version": 1, "weights": weights})
+
+    def _get(self, name: str) -> dict[str, torch.Tensor]:
+        if self.work_dir is None:
+            return self._memory[name]
+        return load_checkpoint(self.work_dir / f"{name}.pt")["weights"]
+
+    def _drop(self, name: str) -> None:
+        if self.work_dir is None:
+            self._memory.pop(name, None)
+        else:
+            (self.work_dir / f"{name}.pt").unlink(missing_ok=True)
+
+
+def snapshot_label(epoch: int) -> str:
+    return f"epoch-{epoch}"
+
+
+def average_weights(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Element-wise mean of floating tensors (parameters, BN statistics); integer buffers
+    (``num_batches_tracked``) are taken from the last state."""
+    out = {}
+    for key, last in states[-1].items():
+        if last.is_floating_point():
+            out[key] = torch.stack([s[key] for s in states]).mean(dim=0)
+        else:
+            out[key] = last.clone()
+    return out
