@@ -89,10 +89,12 @@ class ZeroShotEngine:
         cifar: a zero-argument callable returning the decoded CIFAR-10 training set (only called
             when a data measure is evaluated).
         device: torch device of networks and batches.
+        supernet: score sub-networks of this supernet (e.g. a trained one: zero-shot measures on
+            trained weights) instead of freshly initialised networks.
     """
 
     def __init__(self, preset: Preset, batches: int, batch_size: int, seed: int, space: Any,
-                 cifar, device: torch.device) -> None:
+                 cifar, device: torch.device, supernet: Any = None) -> None:
         self.preset = preset
         self.n_batches = batches
         self.batch_size = batch_size
@@ -101,7 +103,7 @@ class ZeroShotEngine:
         self.device = device
         self._cifar = cifar
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-        self._supernet = None
+        self._supernet = supernet
 
     # -- inputs ---------------------------------------------------------------------------------
     def batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -132,7 +134,7 @@ class ZeroShotEngine:
 
     def network(self, arch: Any) -> torch.nn.Module:
         """The freshly initialised network of ``arch``, in training mode, on the engine's device."""
-        if self.preset.network == "supernet":
+        if self._supernet is not None or self.preset.network == "supernet":
             if self._supernet is None:
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(self.seed)
