@@ -80,7 +80,7 @@ def test_uniform_and_fairnas_draws():
 def test_a_fairnas_step_runs_every_operation_module_exactly_once():
     trainer = SupernetTrainer(dataclasses.replace(TINY, sampling="fairnas", epochs=1, snapshot_epochs=(1,),
                                                   train_images=16, temporal_ensemble=1),
-                              seed=20, cifar=FakeCifar, device=torch.device("cpu"), work_dir=None)
+                              seed=20, cifar=FakeCifar, device=torch.device("cpu"), work_root=None)
     calls: dict[str, int] = {}
     original = Nb201SuperCell.forward
 
@@ -127,7 +127,7 @@ def test_deiso_sampling_is_uniform_over_classes_and_uniform_is_not():
 def _train(tmp_path, settings=TINY, fail_at=None, name="run"):
     """Train TINY in ``tmp_path/name``; ``fail_at``: raise at the n-th sampler draw (a crash)."""
     trainer = SupernetTrainer(settings, seed=2020, cifar=FakeCifar, device=torch.device("cpu"),
-                              work_dir=tmp_path / name, checkpoint_every=2)
+                              work_root=tmp_path / name, checkpoint_every=2)
     if fail_at is not None:
         draws = {"n": 0}
         original = Sampler.draw
@@ -155,7 +155,7 @@ def test_training_resumes_bit_identically(tmp_path, fail_at):
     for label in ("epoch-2", "epoch-3"):
         a, b = reference.snapshot_weights(label), resumed.snapshot_weights(label)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), label
-    assert not list((tmp_path / "resumed").glob("raw-*.pt"))  # per-epoch weights are cleaned up
+    assert list((tmp_path / "resumed").rglob("snapshot-*.pt")) and not list((tmp_path / "resumed").rglob("raw-*.pt"))  # per-epoch weights are cleaned up
 
 
 def test_temporal_ensemble_averages_the_last_epochs(tmp_path):

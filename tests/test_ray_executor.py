@@ -9,8 +9,11 @@ import sys
 from suite.runner import RunOptions, RunSpec, execute
 
 # vote is scored by components journaled per architecture and combined once all are in
+# oneshot: the driver trains (into the run's work directory) and the workers only load and score
 ESTIMATORS = {"params": {}, "synflow": {}, "grad_norm": {"batches": 1, "batch_size": 16},
-              "vote": {"batches": 1, "batch_size": 16}}
+              "vote": {"batches": 1, "batch_size": 16},
+              "oneshot": {"epochs": 2, "snapshots": "1,2", "train_images": 128, "batch_size": 64, "init_channels": 4,
+                          "cells_per_stage": 1, "score_batches": 1, "score_batch_size": 32}}
 
 
 def _specs(data_dir, cache_dir):
@@ -33,7 +36,8 @@ def test_ray_results_equal_the_local_executors(data_dir, cache_dir, nb201, tmp_p
     assert remote.results[0].provenance["executor"] == "ray"
     # the driver journaled what the workers scored, with the workers' record of what they read
     lines = [json.loads(line) for line in remote.journal.read_text().splitlines()]
-    assert sum("arch" in line for line in lines) == 6 + 6  # params alone, the zero-shot group together
+    # params alone, the zero-shot group together, oneshot per snapshot
+    assert sum("arch" in line for line in lines) == 6 + 6 + 2 * 6
     meta = {k: v for line in lines if "meta" in line for k, v in line["meta"].items()}
     assert meta["components"] == {"vote": ["jacob_cov", "snip", "synflow"]} and "cifar10_content" in meta["data"]
     assert meta["determinism"]["torch_threads"] == 1 and meta["determinism"]["deterministic_algorithms"]

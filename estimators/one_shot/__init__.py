@@ -111,8 +111,8 @@ class OneShotEstimator(Estimator):
         seeds = protocol.SEEDS if self.config.seed_ensemble else (ctx.seed,)
         self._trainers = []
         for seed in seeds:
-            where = None if ctx.work_dir is None else ctx.work_dir / "oneshot" / f"seed{seed}"
-            trainer = SupernetTrainer(self.settings, seed, ctx.cifar10, ctx.device, where, progress=ctx.progress)
+            root = None if ctx.work_dir is None else ctx.work_dir / "oneshot"
+            trainer = SupernetTrainer(self.settings, seed, ctx.cifar10, ctx.device, root, progress=ctx.progress)
             trainer.train()
             self._trainers.append(trainer)
         self._loaded = None

@@ -26,6 +26,7 @@ snapshot each.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -120,18 +121,22 @@ class SupernetTrainer:
         seed: the run's seed (initialisation and every generator).
         cifar: zero-argument callable returning the decoded CIFAR-10 training set.
         device: where the supernet trains.
-        work_dir: where the checkpoint and snapshots go (None: kept in memory, nothing resumes).
+        work_root: the checkpoint and snapshots go to a directory under it named by a hash of the
+            settings and seed, so estimators that train alike share one training and others never
+            meet (None: kept in memory, nothing resumes).
         progress: a mode of :mod:`suite.progress`.
         checkpoint_every: steps between checkpoints (and at every epoch's end).
     """
 
-    def __init__(self, settings: TrainSettings, seed: int, cifar, device: torch.device, work_dir: Path | None,
+    def __init__(self, settings: TrainSettings, seed: int, cifar, device: torch.device, work_root: Path | None,
                  progress: str = "none", checkpoint_every: int = 50) -> None:
         self.settings, self.seed, self.device = settings, seed, device
-        self._cifar, self.work_dir, self.progress = cifar, work_dir, progress
+        self._cifar, self.progress = cifar, progress
         self.checkpoint_every = checkpoint_every
         self._memory: dict[str, dict[str, torch.Tensor]] = {}
         self.fingerprint = json.dumps({"settings": asdict(settings), "seed": seed, "version": 1}, sort_keys=True)
+        digest = hashlib.sha256(self.fingerprint.encode()).hexdigest()[:16]
+        self.work_dir = None if work_root is None else Path(work_root) / f"seed{seed}-{digest}"
 
     # -- training -------------------------------------------------------------------------------
     def train(self) -> None:
