@@ -41,3 +41,4 @@ bench: install
 	$(BIN)/python bench/bench_zero_shot_memory.py --archs 500
 	$(BIN)/python bench/bench_journal.py
 	$(BIN)/python bench/bench_site.py --files 200 --bootstrap 0 20
+	$(BIN)/python bench/bench_oneshot.py --batch 128 --steps 3 --archs 3 --score-batch 128 --score-batches 1 --score-archs 8

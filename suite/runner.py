@@ -355,6 +355,10 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         # (on a cluster that needs a file system shared with the driver, or each worker retrains).
         for estimator in estimators:
             if estimator.prepares_in_work_dir and settings.work_dir is not None:
+                if device.type == "cuda" and not torch.cuda.is_available():
+                    raise UsageError(f"{estimator.name} trains in the driver before the Ray workers start, and this "
+                                     "driver has no GPU: start it on a GPU node, or train first with the local "
+                                     "executor (the same command without --executor ray)")
                 estimator.prepare(ctx)
         executor = RayExecutor(settings, options.address, options.workers, options.ray_cpus)
     else:

@@ -2,10 +2,10 @@
 
 A :class:`ResumableLoop` drives ``step_fn(epoch, step)`` over ``epochs x steps_per_epoch`` and
 checkpoints every ``every_steps`` steps and at each epoch's end: the state dicts of the modules
-it was given (model, optimizer, scheduler, ...), the states of its torch generators and of the
-global torch RNG, and the position. Killed at any point, the same loop started again loads the
-checkpoint and continues from that position, and the end state equals an uninterrupted run's,
-bit for bit on CPU, provided the step function draws its randomness only from the registered
+it was given (model, optimizer, scheduler, ...), the states of its torch generators, of the
+global torch RNG (and of the training GPU's), and the position. Killed at any point, the same
+loop started again loads the checkpoint and continues from that position, and the end state
+equals an uninterrupted run's, bit for bit on CPU, provided the step function draws its randomness only from the registered
 generators (or the global torch RNG) and derives the data order from (seed, epoch), e.g. with
 :func:`epoch_permutation`.
 
@@ -84,16 +84,18 @@ class ResumableLoop:
         every_steps: checkpoint after every this-many steps (and at each epoch's end).
         fingerprint: anything identifying the training (config, seed); a checkpoint with another
             fingerprint is refused rather than silently continued.
+        cuda_device: the GPU index whose generator is saved with the global one (training on
+            CUDA); None on CPU. Only that GPU's: a job requeued with fewer GPUs visible resumes.
     """
 
     def __init__(self, path: str | Path | None, modules: Mapping[str, Stateful],
                  generators: Mapping[str, torch.Generator] | None = None, every_steps: int = 100,
-                 fingerprint: str = "") -> None:
+                 fingerprint: str = "", cuda_device: int | None = None) -> None:
         if every_steps < 1:
             raise ValueError("every_steps must be at least 1")
         self.path = None if path is None else Path(path)
         self.modules, self.generators = dict(modules), dict(generators or {})
-        self.every_steps, self.fingerprint = every_steps, fingerprint
+        self.every_steps, self.fingerprint, self.cuda_device = every_steps, fingerprint, cuda_device
         self.epoch = self.step = 0  # the next step to run
         self.resumed_from: tuple[int, int] | None = None
 
@@ -130,7 +132,7 @@ class ResumableLoop:
             "modules": {name: module.state_dict() for name, module in self.modules.items()},
             "generators": {name: g.get_state() for name, g in self.generators.items()},
             "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "cuda_rng": torch.cuda.get_rng_state(self.cuda_device) if self.cuda_device is not None else None,
         }
 
     def _save(self) -> None:
@@ -153,7 +155,7 @@ class ResumableLoop:
         for name, generator in self.generators.items():
             generator.set_state(state["generators"][name])
         torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        if self.cuda_device is not None and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.cuda_device)
         self.epoch, self.step = state["position"]["epoch"], state["position"]["step"]
         self.resumed_from = (self.epoch, self.step)

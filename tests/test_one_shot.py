@@ -220,7 +220,8 @@ def test_oneshot_runs_through_the_runner_deterministically(data_dir, cache_dir, 
     assert config["sampling"] == "deiso" and config["epochs"] == 2 and config["score_bn"] == "train"
     per_batch = np.asarray(a.snapshots[-1].per_batch, dtype=float)
     assert per_batch.shape == (2, 6) and ((per_batch >= 0) & (per_batch <= 1)).all()  # accuracies on 2 batches
-    assert not list((tmp_path / "a").rglob("*.pt"))  # checkpoints and snapshots go with the journal
+    assert not list((tmp_path / "a").rglob("*.pt"))  # the training is kept in the cache, for reuse
+    assert list((cache_dir / "oneshot").glob("seed20-*/snapshot-epoch-2.pt"))
 
 
 def test_seed_ensemble_averages_the_three_seeds(data_dir, cache_dir, cifar, tmp_path):

@@ -21,7 +21,7 @@ from estimators.one_shot.sampling import SAMPLERS
 from estimators.one_shot.scoring import BN_MODES, os_values
 from estimators.one_shot.trainer import SupernetTrainer, TrainOptions, TrainSettings, snapshot_label
 from estimators.zero_shot import measures as M
-from suite import protocol
+from suite import paths, protocol
 from suite.errors import UsageError
 from suite.estimator import Estimator, RunContext
 from suite.registry import register_estimator
@@ -107,11 +107,16 @@ class OneShotEstimator(Estimator):
         return [snapshot_label(e) for e in self.settings.snapshot_epochs]
 
     def prepare(self, ctx: RunContext) -> None:
-        """Train the supernet(s), or pick up where a killed run left them (``ctx.work_dir``)."""
+        """Train the supernet(s), or pick up where a killed run left them.
+
+        Runs that keep a journal (``ctx.work_dir`` set) train into ``<cache dir>/oneshot/``, keyed
+        by everything that decides the weights; without one, training stays in memory.
+        """
         seeds = protocol.SEEDS if self.config.seed_ensemble else (ctx.seed,)
         self._trainers = []
         for seed in seeds:
-            root = None if ctx.work_dir is None else ctx.work_dir / "oneshot"
+            # Kept in the cache, beyond the run: shards and runs that only score differently reuse it.
+            root = None if ctx.work_dir is None else paths.cache_dir(ctx.cache_dir) / "oneshot"
             trainer = SupernetTrainer(self.settings, seed, ctx.cifar10, ctx.device, root, progress=ctx.progress)
             trainer.train()
             self._trainers.append(trainer)

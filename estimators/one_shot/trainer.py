@@ -26,9 +26,12 @@ snapshot each.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +43,7 @@ import torch.nn.functional as F
 from estimators.one_shot.sampling import Sampler
 from suite.progress import Progress
 from suite.spaces.nb201_supernet import Nb201Supernet
-from suite.training import ResumableLoop, epoch_permutation, load_checkpoint, save_checkpoint
+from suite.training import CheckpointError, ResumableLoop, epoch_permutation, load_checkpoint, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
 
 
 class _EpochLoss:
-    """Sum and count of the current epoch's step losses (checkpointed, so a resumed epoch's mean is whole)."""
+    """Summed loss and image count of the current epoch (checkpointed, so a resumed epoch's mean is whole)."""
 
     def __init__(self) -> None:
         self.total, self.count = 0.0, 0
@@ -121,9 +124,11 @@ class SupernetTrainer:
         seed: the run's seed (initialisation and every generator).
         cifar: zero-argument callable returning the decoded CIFAR-10 training set.
         device: where the supernet trains.
-        work_root: the checkpoint and snapshots go to a directory under it named by a hash of the
-            settings and seed, so estimators that train alike share one training and others never
-            meet (None: kept in memory, nothing resumes).
+        work_root: the checkpoint and snapshots go to a directory under it named by a hash of
+            everything that decides the weights (settings, seed, torch version, device type, CPU
+            threads, data hash), so runs that train alike (shards, other scoring options) share
+            one training and others never meet; a file lock lets one train while the others wait.
+            None: kept in memory, nothing resumes.
         progress: a mode of :mod:`suite.progress`.
         checkpoint_every: steps between checkpoints (and at every epoch's end).
     """
@@ -134,9 +139,16 @@ class SupernetTrainer:
         self._cifar, self.progress = cifar, progress
         self.checkpoint_every = checkpoint_every
         self._memory: dict[str, dict[str, torch.Tensor]] = {}
-        self.fingerprint = json.dumps({"settings": asdict(settings), "seed": seed, "version": 1}, sort_keys=True)
+        # Everything that can change the trained weights' bits: a training is reused only when all agree.
+        self.fingerprint = json.dumps({
+            "settings": asdict(settings), "seed": seed, "version": 1, "torch": torch.__version__,
+            "device": device.type, "threads": torch.get_num_threads() if device.type == "cpu" else None,
+            "data": getattr(cifar(), "content_sha256", None),
+        }, sort_keys=True)
         digest = hashlib.sha256(self.fingerprint.encode()).hexdigest()[:16]
         self.work_dir = None if work_root is None else Path(work_root) / f"seed{seed}-{digest}"
+        self.cuda_device = (device.index if device.index is not None else torch.cuda.current_device()) \
+            if device.type == "cuda" else None
 
     # -- training -------------------------------------------------------------------------------
     def train(self) -> None:
@@ -145,13 +157,26 @@ class SupernetTrainer:
         The global generator is forked: it is seeded for the initialisation and then drives
         dropout (a resumed run restores it from the checkpoint), and the caller's is left as it was.
         """
-        if all(self._has_snapshot(e) for e in self.settings.snapshot_epochs):
+        with self._lock():  # a second process (a shard of the same run) waits, then finds the snapshots
+            if not all(self._has_snapshot(e) for e in self.settings.snapshot_epochs):
+                cuda = [] if self.cuda_device is None else [self.cuda_device]
+                with torch.random.fork_rng(devices=cuda):
+                    torch.manual_seed(self.seed)
+                    self._train()
+            self.cleanup()
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        if self.work_dir is None:
+            yield
             return
-        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(self.seed)
-            self._train()
-        self.cleanup()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.work_dir / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _train(self) -> None:
         s = self.settings
@@ -164,7 +189,8 @@ class SupernetTrainer:
         meter = _EpochLoss()
         loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt",
                              {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter},
-                             every_steps=self.checkpoint_every, fingerprint=self.fingerprint)
+                             every_steps=self.checkpoint_every, fingerprint=self.fingerprint,
+                             cuda_device=self.cuda_device)
         images, labels = self._train_split()
         sampler = Sampler(s.sampling, s.mc_samples)
         order: dict[int, torch.Tensor] = {}
@@ -186,7 +212,8 @@ class SupernetTrainer:
                 total += float(loss.detach())
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
             optimizer.step()
-            meter.total, meter.count = meter.total + total, meter.count + 1
+            # the epoch's mean loss weighs each image once (the last batch is smaller)
+            meter.total, meter.count = meter.total + total * len(y), meter.count + len(y)
             bar.update(1)
 
         def end_of_epoch(epoch: int) -> None:
@@ -258,7 +285,10 @@ class SupernetTrainer:
     def _get(self, name: str) -> dict[str, torch.Tensor]:
         if self.work_dir is None:
             return self._memory[name]
-        return load_checkpoint(self.work_dir / f"{name}.pt")["weights"]
+        path = self.work_dir / f"{name}.pt"
+        if not path.exists():
+            raise CheckpointError(f"{path} is missing although training passed it; delete {self.work_dir} to retrain")
+        return load_checkpoint(path)["weights"]
 
     def _drop(self, name: str) -> None:
         if self.work_dir is None:
