@@ -117,12 +117,20 @@ def _estimator_page_in_worker(key: tuple) -> dict:
 
 
 def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:
-    """(benchmark, estimator, canonical config) -> its seeds' results, by seed."""
+    """(benchmark, estimator, canonical config, sample) -> its seeds' results, by seed.
+
+    A run on a sample of the subset is its own row, never a seed of the full run's."""
     groups: dict[tuple, list[Accepted]] = defaultdict(list)
     for item in accepted:
         r = item.result
-        groups[(r.benchmark.name, r.estimator.name, rfc8785.dumps(r.estimator.config).decode())].append(item)
+        groups[(r.benchmark.name, r.estimator.name, rfc8785.dumps(r.estimator.config).decode(), _sample(r))].append(item)
     return {k: sorted(v, key=lambda a: a.result.seed) for k, v in groups.items()}
+
+
+def _sample(result) -> str:
+    """'' for the whole subset, else 'sample of <n> (seed <s>)'."""
+    sample = result.benchmark.sample
+    return "" if not sample else f"sample of {sample.get('n')} (seed {sample.get('seed')})"
 
 
 def _slug(key: tuple) -> str:
@@ -163,7 +171,7 @@ def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples
         config = json.loads(key[2])
         rows.append({
             "key": key, "estimator": key[1], "family": items[0].result.estimator.family, "slug": _slug(key),
-            "config_note": ", ".join(f"{k}={v}" for k, v in sorted(config.items())) if config else "",
+            "config_note": "; ".join(filter(None, [", ".join(f"{k}={v}" for k, v in sorted(config.items())), key[3]])),
             "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
             "hours": f"{hours:.6f}", "hours_text": f"{hours:.4f}", "device": _device(items[0]),
         })

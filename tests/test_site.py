@@ -141,3 +141,16 @@ def test_parallel_build_equals_serial_build(signed_file, signers_file, signing_k
     parallel = build([root], tmp_path / "parallel", signers_file, data_dir, resamples=10, jobs=2)
     assert serial.accepted == parallel.accepted == 4 and serial.pages == parallel.pages == 6
     assert _tree(tmp_path / "serial") == _tree(tmp_path / "parallel")
+
+
+def test_a_sample_run_is_its_own_row(signed_file, signers_file, data_dir, tmp_path, capsys):
+    root = tmp_path / "submissions"
+    root.mkdir()
+    shutil.copy(signed_file, root / "full.json")
+    assert main(["run", "-e", "params", "-b", "nb201", "--sample", "50", "--data-dir", str(data_dir),
+                 "--out", str(root / "sample.json"), "-q"]) == 0
+    assert main(["leaderboard", "build", str(root), "--out", str(tmp_path / "site"), "--signers", str(signers_file),
+                 "--data-dir", str(data_dir), "--bootstrap", "0"]) == 0
+    assert len(list((tmp_path / "site" / "estimators").glob("*.html"))) == 2
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "sample of 40 (seed 0)" in index and "sample of 50 (seed 0)" in index  # not two "seeds" of one row
