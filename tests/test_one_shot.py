@@ -236,3 +236,39 @@ def test_zero_shot_measures_on_trained_weights(data_dir, cache_dir, cifar, tmp_p
     values = np.asarray(trained.snapshots[-1].scores, dtype=float)
     first = np.asarray(trained.snapshots[0].scores, dtype=float)
     assert np.isfinite(values).all() and not np.array_equal(values, first)  # the weights moved between snapshots
+
+
+@pytest.mark.parametrize("clip", [1e4, 0.1])  # clipping off (the mean, not the sum, shows), then surely on
+def test_one_training_step_is_the_recipe_by_hand(clip):
+    """One step with S=2 Monte-Carlo samples equals, by hand: the mean loss of the two sampled
+    architectures, gradient-norm clipping, then SGD with weight decay on every parameter
+    (sampled or not; momentum's first step is the gradient itself)."""
+    import torch.nn.functional as F
+
+    from estimators.one_shot.trainer import step_generator
+    from suite.training import epoch_permutation
+
+    settings = dataclasses.replace(TINY, epochs=1, snapshot_epochs=(1,), train_images=16, mc_samples=2, dropout=0.0,
+                                   temporal_ensemble=1, lr=0.5, grad_clip=clip)  # a big step: a wrong term shows
+    trainer = SupernetTrainer(settings, seed=202020, cifar=FakeCifar, device=torch.device("cpu"), work_root=None)
+    trainer.train()
+    trained = trainer.snapshot_weights("epoch-1")
+
+    torch.manual_seed(202020)
+    net = settings.build_supernet().train()
+    data = FakeCifar()
+    pick = epoch_permutation(16, 202020, 0)[:16].numpy()
+    generator = step_generator(202020, 0, 0)
+    x, y = trainer._batch(data.images[:16][pick], data.labels[:16][pick], generator)
+    archs = Sampler("uniform", samples=2).draw(generator)
+    (sum(F.cross_entropy(net(x, a), y) for a in archs) / 2).backward()
+    torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.grad is not None], settings.grad_clip)
+    with torch.no_grad():
+        for p in net.parameters():
+            grad = torch.zeros_like(p) if p.grad is None else p.grad
+            p -= settings.lr * (grad + settings.weight_decay * p)
+    expected = net.state_dict()
+    for key, value in expected.items():
+        assert torch.allclose(trained[key], value, rtol=1e-5, atol=1e-7), key
+    untouched = [k for k, p in net.named_parameters() if p.grad is None]
+    assert untouched  # ops no sampled architecture used: only weight decay moved them
