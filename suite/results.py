@@ -109,7 +109,7 @@ class ResultFile(_Model):
 
     def check_alignment(self) -> None:
         """Every snapshot has exactly one score per architecture id; ids are unique."""
-        if len(set(map(str, self.arch_ids))) != len(self.arch_ids):
+        if len(set(self.arch_ids)) != len(self.arch_ids):  # StrictInt: no bool or string aliases
             raise ResultFileError("arch_ids holds duplicates")
         for snap in self.snapshots:
             vectors = {"scores": snap.scores}
