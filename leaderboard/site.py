@@ -146,9 +146,9 @@ def _load_benchmark(name: str, data_dir: Path | None):
     return get_benchmark(name).load(data_dir)
 
 
-def _aligned(item: Accepted, benchmark, label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(ids int64 [n], scores float64 [n]) of a result's snapshot (default: the last)."""
-    return np.array(item.result.arch_ids, dtype=np.int64), item.result.scores(label)
+def _aligned(item: Accepted) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int64 [n], scores float64 [n]) of a result's last snapshot."""
+    return np.array(item.result.arch_ids, dtype=np.int64), item.result.scores()
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -190,7 +190,7 @@ def _bootstrap(rows: list[dict], groups, benchmark, resamples: int) -> None:
     for row in rows:
         seeds = []
         for item in groups[row["key"]]:
-            ids, scores = _aligned(item, benchmark)
+            ids, scores = _aligned(item)
             seeds.append(dict(zip(ids.tolist(), scores.tolist())))
         per_row.append(seeds)
         ids_here = set.intersection(*(set(s) for s in seeds))
@@ -221,7 +221,7 @@ def _device(item: Accepted) -> str:
 def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> dict:
     slug = _slug(key)
     first = items[0].result
-    ids, scores = _aligned(items[0], benchmark)
+    ids, scores = _aligned(items[0])
     gt = benchmark.ground_truth(first.benchmark.ground_truth, ids)
     (out / "plots" / f"{slug}-scatter.png").write_bytes(
         plots.score_vs_truth(scores, gt, f"{key[1]} (seed {first.seed}) on {key[0]}"))
@@ -253,7 +253,7 @@ def _downloads(slug: str, items: list[Accepted], benchmark, out: Path) -> None:
     float64 scores of the verified files. Columns are formatted whole (``map``), not cell by cell.
     """
     seeds = sorted(i.result.seed for i in items)
-    by_seed = {item.result.seed: _aligned(item, benchmark) for item in items}
+    by_seed = {item.result.seed: _aligned(item) for item in items}
     all_ids = np.unique(np.concatenate([ids for ids, _ in by_seed.values()]))
     gt_column = items[0].result.benchmark.ground_truth
     gt = benchmark.ground_truth(gt_column, all_ids)

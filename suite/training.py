@@ -98,6 +98,7 @@ class ResumableLoop:
         self.every_steps, self.fingerprint, self.cuda_device = every_steps, fingerprint, cuda_device
         self.epoch = self.step = 0  # the next step to run
         self.resumed_from: tuple[int, int] | None = None
+        self._restored = False
 
     def run(self, epochs: int, steps_per_epoch: int, step_fn: Callable[[int, int], Any],
             on_epoch_end: Callable[[int], Any] | None = None) -> None:
@@ -108,7 +109,7 @@ class ResumableLoop:
         finished before a resume: whatever it produces (a snapshot of the weights) must go to
         disk (e.g. ``work_dir``), idempotently, not stay in memory.
         """
-        self._restore()
+        self.restore()
         since_save = 0
         while self.epoch < epochs:
             while self.step < steps_per_epoch:
@@ -139,7 +140,13 @@ class ResumableLoop:
         if self.path is not None:
             save_checkpoint(self.path, self._state())
 
-    def _restore(self) -> None:
+    def restore(self) -> None:
+        """Load the checkpoint, if there is one, into the modules and generators and set the
+        position; only the first call reads it (``run`` calls it, callers may call it earlier to
+        learn where training will start)."""
+        if self._restored:
+            return
+        self._restored = True
         if self.path is None or not self.path.exists():
             return
         state = load_checkpoint(self.path)

@@ -193,7 +193,10 @@ def test_config_errors_are_one_line_usage_errors():
                        ({"temporal_ensemble": 0}, "temporal_ensemble")]:
         with pytest.raises(UsageError, match=match):
             OneShotEstimator(**bad)
-    assert OneShotEstimator().snapshots() == ["epoch-200", "epoch-400", "epoch-600", "epoch-800", "epoch-1000"]
+    default = OneShotEstimator()
+    assert default.snapshots() == ["epoch-200", "epoch-400", "epoch-600", "epoch-800", "epoch-1000"]
+    assert (default.score_batches, default.score_batch_size) == (20, 500)  # all 10,000 scoring images
+    assert (OneShotEstimator(score="snip").score_batches, OneShotEstimator(score="snip").score_batch_size) == (1, 128)
 
 
 TINY_CLI = ["-c", "epochs=2", "-c", "snapshots=1,2", "-c", "train_images=256", "-c", "batch_size=64",

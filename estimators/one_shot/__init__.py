@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 
 from estimators.one_shot.sampling import SAMPLERS
 from estimators.one_shot.scoring import BN_MODES, os_values
 from estimators.one_shot.trainer import SupernetTrainer, TrainOptions, TrainSettings, snapshot_label
 from estimators.zero_shot import measures as M
 from suite import paths, protocol
+from suite.data.cifar10 import SCORE_SPLIT
 from suite.errors import UsageError
 from suite.estimator import Estimator, RunContext
 from suite.registry import register_estimator
@@ -29,6 +29,7 @@ from suite.registry import register_estimator
 #: Zero-shot measures that can be computed on the trained supernet's weights (``score=<measure>``).
 TRAINED_MEASURES = tuple(m for m in M.ALL_MEASURES if m != "relu")
 SCORES = ("acc", "loss", *TRAINED_MEASURES)
+SCORE_IMAGES = SCORE_SPLIT[1] - SCORE_SPLIT[0]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class OneShotConfig(TrainOptions):
         snapshots: comma-separated epochs after which the weights are scored, ascending, each <= epochs.
         score: ``acc``, ``loss`` (negated cross-entropy), or a zero-shot measure on the trained
             weights (``snip``, ``synflow``, ...).
-        score_batches: scoring batches (0: all 10,000 scoring images for acc/loss; 1 for a measure).
+        score_batches: scoring batches (0: for acc/loss all whole batches of the 10,000 scoring
+            images, 20 of 500 by default; for a measure 1).
         score_batch_size: images per scoring batch (0: 500 for acc/loss, 128 for a measure).
         score_bn: ``train`` (batch statistics, the study's) or ``eval`` (running statistics).
         seed_ensemble: train the supernets of all three protocol seeds and average their scores.
@@ -95,10 +97,10 @@ class OneShotEstimator(Estimator):
         self.settings = TrainSettings(**options, snapshot_epochs=epochs)
         measure = c.score not in ("acc", "loss")
         self.score_batch_size = c.score_batch_size or (128 if measure else 500)
-        self.score_batches = c.score_batches or (1 if measure else 0)  # 0 here: all scoring images
+        # 0: one batch for a measure; for acc/loss as many whole batches as the scoring split holds
+        self.score_batches = c.score_batches or (1 if measure else SCORE_IMAGES // self.score_batch_size)
         self._trainers: list[SupernetTrainer] = []
         self._loaded: tuple[str, list] | None = None
-        self._batches = None
 
     def supports(self, space_name: str) -> bool:
         return space_name == "nb201"
@@ -126,41 +128,25 @@ class OneShotEstimator(Estimator):
         """float64 [n, batches]: per scoring batch, averaged over the seed ensemble's supernets."""
         if not self._trainers:
             raise RuntimeError("oneshot: score() before prepare()")
-        supernets = self._supernets(snapshot, ctx.device)
-        values = [self._values(net, archs, ctx) for net in supernets]
+        values = [self._values(engine, archs) for engine in self._supernets(snapshot, ctx)]
         return np.mean(values, axis=0) if len(values) > 1 else values[0]
 
-    def _supernets(self, label: str, device: torch.device) -> list:
+    def _supernets(self, label: str, ctx: RunContext) -> list:
+        """One zero-shot engine per trained supernet at snapshot ``label`` (loaded once per label):
+        it holds the supernet and the scoring batches (the study preset's: scoring split, in order)."""
         if self._loaded is None or self._loaded[0] != label:
-            nets = []
+            from estimators.zero_shot.engine import ZeroShotEngine, get_preset
+
+            engines = []
             for trainer in self._trainers:
                 net = self.settings.build_supernet()
                 net.load_state_dict(trainer.snapshot_weights(label))
-                nets.append(net.to(device))
-            self._loaded = (label, nets)
+                engines.append(ZeroShotEngine(get_preset("study"), self.score_batches, self.score_batch_size, ctx.seed,
+                                              ctx.space, ctx.cifar10, ctx.device, supernet=net.to(ctx.device)))
+            self._loaded = (label, engines)
         return self._loaded[1]
 
-    def _values(self, net, archs: Sequence[Any], ctx: RunContext) -> np.ndarray:
+    def _values(self, engine, archs: Sequence[Any]) -> np.ndarray:
         if self.config.score in ("acc", "loss"):
-            return os_values(net, archs, self._scoring_batches(ctx), self.config.score, self.config.score_bn)
-        from estimators.zero_shot.engine import ZeroShotEngine, get_preset
-
-        engine = ZeroShotEngine(get_preset("study"), self.score_batches, self.score_batch_size, ctx.seed, ctx.space,
-                                ctx.cifar10, ctx.device, supernet=net)
+            return os_values(engine.supernet, archs, engine.batches(), self.config.score, self.config.score_bn)
         return np.stack([engine.evaluate(arch, [self.config.score])[self.config.score] for arch in archs])
-
-    def _scoring_batches(self, ctx: RunContext) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The scoring split in order, in batches of ``score_batch_size`` (the last may be smaller)."""
-        if self._batches is None:
-            from suite.data.cifar10 import normalize
-
-            images, labels = ctx.cifar10().split("score")
-            total = len(images) if self.score_batches == 0 else self.score_batches * self.score_batch_size
-            if total > len(images):
-                raise UsageError(f"oneshot: {self.score_batches} batches of {self.score_batch_size} exceed the "
-                                 f"{len(images)} scoring images")
-            x = normalize(images[:total])
-            y = torch.as_tensor(np.asarray(labels[:total], dtype=np.int64))
-            size = self.score_batch_size
-            self._batches = [(x[i : i + size].to(ctx.device), y[i : i + size].to(ctx.device)) for i in range(0, total, size)]
-        return self._batches

@@ -221,7 +221,7 @@ class SupernetTrainer:
             meter.total, meter.count = 0.0, 0
             self._keep(epoch + 1, model)
 
-        loop._restore()  # to know where the bar starts; run() restores again (idempotent)
+        loop.restore()  # here, to know where the progress bar starts
         with Progress(s.epochs * steps, loop.epoch * steps + loop.step, desc=f"supernet seed {self.seed}",
                       mode=self.progress, unit="step") as bar:
             loop.run(s.epochs, steps, step, on_epoch_end=end_of_epoch)

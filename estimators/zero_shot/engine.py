@@ -105,6 +105,11 @@ class ZeroShotEngine:
         self._batches: list[tuple[torch.Tensor, torch.Tensor]] | None = None
         self._supernet = supernet
 
+    @property
+    def supernet(self) -> Any:
+        """The supernet whose sub-networks are scored (None until the study preset first builds one)."""
+        return self._supernet
+
     # -- inputs ---------------------------------------------------------------------------------
     def batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The (images float32 [B, 3, 32, 32], labels int64 [B]) batches, built once."""

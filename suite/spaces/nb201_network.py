@@ -59,15 +59,21 @@ class Nb201Cell(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: [N, C, H, W] -> [N, C, H, W]."""
-        nodes = [x]
-        for to_node in range(1, N_NODES):
-            total = None
-            for position, (src, dst) in enumerate(EDGES):
-                if dst == to_node:
-                    out = self.edges[position](nodes[src])
-                    total = out if total is None else total + out
-            nodes.append(total)
-        return nodes[-1]
+        return cell_forward(x, list(self.edges))
+
+
+def cell_forward(x: torch.Tensor, edge_ops: list[nn.Module]) -> torch.Tensor:
+    """The cell's DAG: node j = sum over i < j of edge_ops[e(i, j)](node i); returns node 3.
+    Shared by the standalone cell and the supernet's, so both sum in the same order."""
+    nodes = [x]
+    for to_node in range(1, N_NODES):
+        total = None
+        for position, (src, dst) in enumerate(EDGES):
+            if dst == to_node:
+                out = edge_ops[position](nodes[src])
+                total = out if total is None else total + out
+        nodes.append(total)
+    return nodes[-1]
 
 
 class ResidualReduction(nn.Module):

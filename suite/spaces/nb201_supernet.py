@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb201 import EDGES, N_NODES, OPS, Nb201Arch
-from suite.spaces.nb201_network import Nb201Network, build_skeleton, make_op
+from suite.spaces.nb201 import OPS, Nb201Arch
+from suite.spaces.nb201_network import Nb201Network, build_skeleton, cell_forward, make_op
 
 
 class Nb201SuperCell(nn.Module):
@@ -29,15 +29,7 @@ class Nb201SuperCell(nn.Module):
 
     def forward(self, x: torch.Tensor, ops: tuple[str, ...]) -> torch.Tensor:
         """x: [N, C, H, W] -> [N, C, H, W] through the chosen op of each edge (as ``Nb201Cell``)."""
-        nodes = [x]
-        for to_node in range(1, N_NODES):
-            total = None
-            for position, (src, dst) in enumerate(EDGES):
-                if dst == to_node:
-                    out = self.edges[position][ops[position]](nodes[src])
-                    total = out if total is None else total + out
-            nodes.append(total)
-        return nodes[-1]
+        return cell_forward(x, [edge[op] for edge, op in zip(self.edges, ops)])
 
 
 class Nb201Supernet(nn.Module):
