@@ -180,7 +180,7 @@ def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples
     points = [{"name": r["estimator"], "family": r["family"], "kd": float(r["kd"] or 0), "hours": float(r["hours"])}
               for r in rows]
     _write(out / "plots" / f"{bench}-quality-vs-cost.svg", plots.quality_vs_cost(points))
-    return {"name": bench, "title": benchmark.spec.title, "rows": rows}
+    return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "rows": rows}
 
 
 def _bootstrap(rows: list[dict], groups, benchmark, resamples: int) -> None:
@@ -242,6 +242,7 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> 
                            "wall": _fmt(r.provenance.get("wall_time_s"), 1)})
     _downloads(slug, items, benchmark, out)
     return {"slug": slug, "estimator": key[1], "benchmark": key[0], "family": first.estimator.family,
+            "partial": benchmark.spec.partial,
             "config": key[2], "criteria": HEADLINE, "seed_rows": seed_rows, "provenance": provenance,
             "budget_plot": budget_plot}
 
@@ -281,7 +282,7 @@ def _benchmark_page(benchmark, out: Path) -> dict:
     gt = benchmark.ground_truth()
     _write(out / "plots" / f"benchmark-{spec.name}-gt.svg", plots.distribution(gt, spec.default_gt_column))
     fingerprint = protocol.fingerprint(spec.name, benchmark.arch_ids.tolist(), spec.default_gt_column, gt.tolist())
-    return {"name": spec.name, "bench_title": spec.title, "subset_size": len(benchmark.arch_ids),
+    return {"name": spec.name, "bench_title": spec.title, "partial": spec.partial, "subset_size": len(benchmark.arch_ids),
             "gt_column": spec.default_gt_column, "gt_sha": benchmark.gt_sha256, "fingerprint": fingerprint,
             "rules": json.dumps(protocol.RULES, indent=1, sort_keys=True)}
 

@@ -1,11 +1,16 @@
 """The benchmarks: a search space, a ground-truth table, the standard architecture subset.
 
-Only benchmarks whose data layer is complete are registered; NB101 (NAS-Bench-1shot1 space 3),
-NB301 and the NDS spaces join as their importers land.
+Standard benchmarks read the suite's own table (``index, arch, key, <GT columns>``), built from the
+official release by ``suite data import`` (:mod:`suite.data.importers`), or NB201's shipped one.
+Partial benchmarks (``nb101-partial``, ``nb301-partial``) read real data at hand as it is; they are
+marked partial everywhere a number from them appears (results' provenance, tables, site), because
+their criteria are not comparable with the standard subsets'.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from suite.data import manifest
 from suite.data.ground_truth import load_ground_truth_table
-from suite.data.manifest import NB201_GROUND_TRUTH, DataFile
+from suite.data.manifest import DataFile
 from suite.errors import DataError, UsageError
-from suite.spaces import nb201
+from suite.spaces import get_space
 
 
 @dataclass(frozen=True)
@@ -27,45 +33,81 @@ class BenchmarkSpec:
     Attributes:
         name: short name (``nb201``).
         title: one line for ``suite list``.
-        space: the search space object.
+        space_name: the search space's name (:func:`suite.spaces.get_space`).
         gt_file: the ground-truth table in the data directory.
         gt_columns: the GT columns a run may choose (higher = better, in %).
         default_gt_column: the protocol's GT.
         subset_size: size of the standard architecture subset.
         arch_column: the table column holding each architecture's string.
+        id_column: the table column holding each architecture's id (0..n-1).
+        source_columns: the columns the file must have (default: id, arch and GT columns).
+        reader: turns the file's table into one with ``id_column`` and ``arch_column`` (partial sets,
+            read as they come); None for the suite's own tables.
+        partial: None for a standard subset; else one line saying what the set is and why its
+            numbers are not the benchmark's.
     """
 
     name: str
     title: str
-    space: Any
+    space_name: str
     gt_file: DataFile
     gt_columns: tuple[str, ...]
     default_gt_column: str
     subset_size: int
     arch_column: str = "arch"
     id_column: str = "index"
+    source_columns: tuple[str, ...] | None = None
+    reader: Callable[[pd.DataFrame, Any], pd.DataFrame] | None = field(default=None, repr=False)
+    partial: str | None = None
+
+    @property
+    def space(self) -> Any:
+        """The search space object."""
+        return get_space(self.space_name)
 
     def load(self, data_dir: Path) -> LoadedBenchmark:
         """Read and check the ground truth; build the architectures of the standard subset."""
-        table, digest = load_ground_truth_table(
-            data_dir, self.gt_file, (self.id_column, self.arch_column, *self.gt_columns), self.gt_columns
-        )
+        required = self.source_columns or (self.id_column, self.arch_column, *self.gt_columns)
+        table, digest = load_ground_truth_table(data_dir, self.gt_file, required, self.gt_columns)
         path = Path(data_dir) / self.gt_file.relpath
+        if self.gt_file.sha256 is None:
+            _check_sidecar(path, digest, self.gt_file)
+        if self.reader is not None:
+            try:
+                table = self.reader(table, self.space)
+            except ValueError as exc:
+                raise DataError(f"{path}: {exc}") from exc
         if len(table) != self.subset_size:
             raise DataError(f"{path}: expected {self.subset_size} architectures, found {len(table)}")
         ids = table[self.id_column].to_numpy()
         if not np.array_equal(np.sort(ids), np.arange(self.subset_size)):
             raise DataError(f"{path}: column {self.id_column!r} must hold each id 0..{self.subset_size - 1} once")
         table = table.set_index(self.id_column).sort_index()
+        space = self.space
         archs = []
         for arch_id, text in zip(table.index, table[self.arch_column]):
             try:
-                archs.append(self.space.parse(text))
+                archs.append(space.parse(text))
             except ValueError as exc:
                 raise DataError(f"{path}: row with {self.id_column} {arch_id}: {exc}") from exc
         if len(set(archs)) != len(archs):
             raise DataError(f"{path}: some architecture appears twice")
         return LoadedBenchmark(self, table.index.to_numpy(dtype=np.int64), archs, table, digest)
+
+
+def _check_sidecar(path: Path, digest: str, datafile: DataFile) -> None:
+    """An imported table must match the sha256 its import recorded (``<table>.json``)."""
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        raise DataError(f"{path} has no provenance file {sidecar.name} (written by `suite data import`): "
+                        f"{datafile.how_to_get}")
+    try:
+        recorded = json.loads(sidecar.read_text())["table_sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{sidecar}: not a provenance file of `suite data import` ({exc}); {datafile.how_to_get}") from exc
+    if recorded != digest:
+        raise DataError(f"{path} changed after its import (sha256 {digest[:12]}..., {sidecar.name} records "
+                        f"{str(recorded)[:12]}...): {datafile.how_to_get}")
 
 
 @dataclass(frozen=True)
@@ -128,21 +170,124 @@ class LoadedBenchmark:
         return np.sort(rng.choice(self.arch_ids, size=n, replace=False))
 
 
+def _read_nb101_partial(table: pd.DataFrame, space: Any) -> pd.DataFrame:
+    """``matrix`` (JSON 7x7, unpruned), ``ops`` (JSON list) -> the pruned cell's string.
+
+    The file repeats cells: its 500 rows prune to 292 isomorphism classes (equal NAS-Bench-101
+    hashes), whose rows look like the class's separate training runs. One architecture per class
+    (the first row's), GT = the mean of the class's rows (as the protocol averages NB101's runs);
+    ids in order of first appearance; ``runs`` = the rows averaged.
+    """
+    from suite.spaces.nb101 import from_matrix_ops
+
+    archs, keys = [], []
+    for row, (matrix, ops) in enumerate(zip(table["matrix"], table["ops"])):
+        try:
+            arch = from_matrix_ops(json.loads(matrix), json.loads(ops))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"data row {row + 1}: {exc}") from None
+        archs.append(space.format(arch))
+        keys.append(space.canonical(arch))
+    frame = table.assign(arch=archs, key=keys)
+    grouped = frame.groupby("key", sort=False)
+    merged = grouped.agg(arch=("arch", "first"), val_acc_108=("val_acc_108", "mean"), runs=("arch", "size"))
+    return merged.reset_index().assign(index=np.arange(len(merged)))
+
+
+def _read_nb301_partial(table: pd.DataFrame, space: Any) -> pd.DataFrame:
+    """``genotype`` (DARTS Genotype string) -> the canonical genotype string; id = row."""
+    archs = []
+    for row, text in enumerate(table["genotype"]):
+        try:
+            archs.append(space.format(space.parse(text)))
+        except ValueError as exc:
+            raise ValueError(f"data row {row + 1}: {exc}") from None
+    return table.assign(index=np.arange(len(table)), arch=archs)
+
+
 NB201_BENCHMARK = BenchmarkSpec(
     name="nb201",
     title="NAS-Bench-201 (CIFAR-10), all 15,625 cells, GT = test accuracy after 200 epochs",
-    space=nb201.NB201,
-    gt_file=NB201_GROUND_TRUTH,
+    space_name="nb201",
+    gt_file=manifest.NB201_GROUND_TRUTH,
     gt_columns=(
         "cifar10_test_200", "cifar10valid_train_200", "cifar10valid_valid_200", "cifar10valid_test_200",
         "cifar100_valid_200", "cifar100_test_200", "imagenet16_valid_200", "imagenet16_test_200",
         "cifar10_test_12", "cifar100_test_12", "imagenet16_test_12",
     ),
     default_gt_column="cifar10_test_200",
-    subset_size=nb201.N_ARCHS,
+    subset_size=15_625,
+)
+NB101_BENCHMARK = BenchmarkSpec(
+    name="nb101",
+    title="NAS-Bench-1shot1 space 3 (NB101 cells, CIFAR-10), 5,000 cells, GT = mean test accuracy of the "
+    "three 108-epoch runs",
+    space_name="nb101-1shot1-3",
+    gt_file=manifest.NB101_GROUND_TRUTH,
+    gt_columns=("test_acc_108", "val_acc_108"),
+    default_gt_column="test_acc_108",
+    subset_size=5_000,
+)
+NB301_BENCHMARK = BenchmarkSpec(
+    name="nb301",
+    title="NAS-Bench-301 (DARTS space, CIFAR-10), 5,896 genotypes, GT = v1.0 surrogate ensemble without noise",
+    space_name="nb301",
+    gt_file=manifest.NB301_GROUND_TRUTH,
+    gt_columns=("val_acc_surrogate",),
+    default_gt_column="val_acc_surrogate",
+    subset_size=5_896,
+)
+NDS_RESNET_BENCHMARK = BenchmarkSpec(
+    name="nds-resnet",
+    title="NDS ResNet (CIFAR-10), 5,000 networks, GT = 100 - min test top-1 error, mean of 3 seeds",
+    space_name="nds-resnet",
+    gt_file=manifest.NDS_RESNET_GROUND_TRUTH,
+    gt_columns=("test_acc",),
+    default_gt_column="test_acc",
+    subset_size=5_000,
+)
+NDS_RESNEXTA_BENCHMARK = BenchmarkSpec(
+    name="nds-resnexta",
+    title="NDS ResNeXt-A (CIFAR-10), 5,000 of 25,000 networks, GT = 100 - min test top-1 error",
+    space_name="nds-resnexta",
+    gt_file=manifest.NDS_RESNEXTA_GROUND_TRUTH,
+    gt_columns=("test_acc",),
+    default_gt_column="test_acc",
+    subset_size=5_000,
+)
+NB101_PARTIAL_BENCHMARK = BenchmarkSpec(
+    name="nb101-partial",
+    title="PARTIAL: 292 NAS-Bench-101 cells (500 rows of random cells, not restricted to 1shot1 space 3), "
+    "GT = mean validation accuracy at 108 epochs over a cell's rows",
+    space_name="nb101",
+    gt_file=manifest.NB101_PARTIAL,
+    gt_columns=("val_acc_108",),
+    default_gt_column="val_acc_108",
+    subset_size=292,
+    source_columns=("matrix", "ops", "val_acc_108"),
+    reader=_read_nb101_partial,
+    partial="partial set: 292 NAS-Bench-101 cells (NASLib's 500-row sample of the whole NB101 space, "
+    "repeated cells averaged; GT validation accuracy), not the 5,000-cell NAS-Bench-1shot1 space-3 subset; "
+    "its numbers do not rank on nb101",
+)
+NB301_PARTIAL_BENCHMARK = BenchmarkSpec(
+    name="nb301-partial",
+    title="PARTIAL: 1,218 DARTS genotypes, GT = NAS-Bench-301 surrogate prediction WITH noise",
+    space_name="nb301",
+    gt_file=manifest.NB301_PARTIAL,
+    gt_columns=("val_acc",),
+    default_gt_column="val_acc",
+    subset_size=1_218,
+    source_columns=("genotype", "val_acc"),
+    reader=_read_nb301_partial,
+    partial="partial set: 1,218 DARTS genotypes (NASLib files) with a noisy surrogate GT, not the "
+    "5,896-genotype subset with the noise-free ensemble; its numbers do not rank on nb301",
 )
 
-BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (NB201_BENCHMARK,)}
+BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
+    NB201_BENCHMARK, NB101_BENCHMARK, NB301_BENCHMARK, NDS_RESNET_BENCHMARK, NDS_RESNEXTA_BENCHMARK,
+    NB101_PARTIAL_BENCHMARK, NB301_PARTIAL_BENCHMARK,
+)}
 
 
 def get_benchmark(name: str) -> BenchmarkSpec:

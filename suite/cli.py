@@ -473,6 +473,11 @@ def leaderboard_table(roots, as_json) -> None:
     columns = ["benchmark", "estimator", "family", "seeds", "n", *HEADLINE]
     rows = [[_fmt(v) if isinstance(v, float) else v for v in row] for row in table[columns].itertuples(index=False)]
     click.echo(tabulate(rows, headers=columns, tablefmt="github"))
+    from suite.benchmarks import BENCHMARKS
+
+    for name in sorted(set(table["benchmark"])):
+        if name in BENCHMARKS and BENCHMARKS[name].partial:
+            click.echo(f"note: {name} is a {BENCHMARKS[name].partial}")
 
 
 @leaderboard_group.command("build")

@@ -98,6 +98,11 @@ class Estimator(abc.ABC):
         """Whether this estimator can score architectures of the space."""
         return True
 
+    def bind_space(self, space_name: str) -> None:
+        """Fill in options whose protocol value depends on the space (e.g. a training recipe), for
+        options the user left unset; called once the benchmark is known, before ``get_config``
+        is recorded (default: nothing depends on the space)."""
+
     def prepare(self, ctx: RunContext) -> None:
         """One-off work before scoring (default: none)."""
 

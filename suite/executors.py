@@ -77,6 +77,7 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
                      data_dir=settings.data_dir, cache_dir=settings.cache_dir, work_dir=settings.work_dir)
     estimators = [get_estimator_class(name)(**config) for name, config in settings.estimators]
     for estimator in estimators:
+        estimator.bind_space(space.name)
         estimator.prepare(ctx)
     return estimators, ctx, determinism
 

@@ -44,6 +44,7 @@ def rescore(result: ResultFile, benchmark, k: int, seed_text: str, data_dir, cac
         raise CheckSkipped(f"skipped: {name} has training snapshots; re-scoring needs its training")
     try:
         estimator = cls(**result.estimator.config)
+        estimator.bind_space(benchmark.spec.space.name)
     except SuiteError as exc:
         raise SuiteError(f"this suite's {name} does not accept the file's config: {exc}") from None
 

@@ -240,6 +240,7 @@ def _build_estimators(specs: Sequence[RunSpec], bench_spec: BenchmarkSpec) -> li
         estimator = get_estimator_class(spec.estimator)(**spec.config)
         if not estimator.supports(bench_spec.space.name):
             raise UsageError(f"estimator {spec.estimator!r} does not support the {bench_spec.space.name} space")
+        estimator.bind_space(bench_spec.space.name)
         estimators.append(estimator)
     return estimators
 
@@ -480,6 +481,7 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
                 "threads": state.header["identity"]["threads"],
                 "seeds": {"run": state.header["identity"]["seed"], "sample": protocol.SAMPLE_SEED},
                 "swept_with": [e.name for e in estimators],
+                **({"partial_benchmark": bench_spec.partial} if bench_spec.partial else {}),
                 "journal": {"identity_sha256": state.header["identity_sha256"]},
                 **({"retried": retried} if retried else {}),
                 **extra,
@@ -587,6 +589,8 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
     merged.meta["data"] = seen_data
 
     estimators = [get_estimator_class(e["name"])(**e["config"]) for e in base_identity["estimators"]]
+    for estimator in estimators:
+        estimator.bind_space(bench_spec.space.name)
     criteria = first.header.get("criteria", {})
     specs = [RunSpec(benchmark=bench_spec.name, estimator=e.name, seed=base_identity["seed"], config=e.get_config(),
                      sample=base_identity["sample"], gt_column=gt_column or criteria.get("gt_column"),

@@ -28,7 +28,8 @@ def test_list_shows_estimators_and_benchmarks():
     result = CliRunner().invoke(cli, ["list", "--json"])
     listing = json.loads(result.output)
     assert {"params", "flops", "random"} <= {e["name"] for e in listing["estimators"]}
-    assert [b["name"] for b in listing["benchmarks"]] == ["nb201"]
+    assert [b["name"] for b in listing["benchmarks"]] == [
+        "nb201", "nb101", "nb301", "nds-resnet", "nds-resnexta", "nb101-partial", "nb301-partial"]
 
 
 def test_run_writes_a_result_and_prints_the_criteria(data_dir, tmp_path, capsys):

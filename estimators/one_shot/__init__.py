@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from estimators.one_shot.recipes import RECIPES, supernet_options
 from estimators.one_shot.sampling import SAMPLERS
 from estimators.one_shot.scoring import BN_MODES, os_values
 from estimators.one_shot.trainer import SupernetTrainer, TrainOptions, TrainSettings, snapshot_label
@@ -71,6 +72,24 @@ class OneShotEstimator(Estimator):
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
+        self._given = frozenset(config)
+        self._space = "nb201"
+        self._trainers: list[SupernetTrainer] = []
+        self._loaded: tuple[str, list] | None = None
+        self._resolve()
+
+    def bind_space(self, space_name: str) -> None:
+        """Take the space's released recipe (lr, weight decay, batch, sampling, sizes) for every
+        option the user did not set."""
+        if space_name not in RECIPES:
+            raise UsageError(f"oneshot: no supernet recipe for the {space_name} space")
+        recipe = {k: v for k, v in RECIPES[space_name].items() if k not in self._given}
+        self.config = dataclasses.replace(self.config, **recipe)
+        self._space = space_name
+        self._resolve()
+
+    def _resolve(self) -> None:
+        """Check the options and derive the training settings and scoring batches."""
         c = self.config
         try:
             epochs = tuple(int(e) for e in str(c.snapshots).split(",") if e.strip())
@@ -80,11 +99,14 @@ class OneShotEstimator(Estimator):
             raise UsageError(f"oneshot: snapshots must be ascending epochs in [1, epochs={c.epochs}]; got {c.snapshots!r}")
         checks = [
             (c.sampling in SAMPLERS, f"sampling must be one of {', '.join(SAMPLERS)}"),
+            (self._space == "nb201" or c.sampling == "uniform",
+             f"sampling={c.sampling} is defined on NB201 cells only; use sampling=uniform on {self._space}"),
             (c.score in SCORES, f"score must be acc, loss or one of {', '.join(TRAINED_MEASURES)}"),
             (c.score_bn in BN_MODES, "score_bn must be train or eval"),
             (c.temporal_ensemble >= 1, "temporal_ensemble must be at least 1"),
             (c.score_batches >= 0 and c.score_batch_size >= 0, "score_batches and score_batch_size must be >= 0"),
-            (c.init_channels >= 1 and c.cells_per_stage >= 1, "init_channels and cells_per_stage must be >= 1"),
+            (c.init_channels >= 1 and c.cells_per_stage >= 0, "init_channels must be >= 1 and cells_per_stage >= 0"),
+            (self._space in ("nds-resnet", "nds-resnexta") or c.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
             (c.batch_size >= 1 and c.train_images >= 1, "batch_size and train_images must be >= 1"),
             (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
         ]
@@ -94,16 +116,16 @@ class OneShotEstimator(Estimator):
         if c.sampling == "fairnas" and c.mc_samples != 1:
             raise UsageError(f"oneshot: fairnas trains one architecture per operation each step; drop mc_samples={c.mc_samples}")
         options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
-        self.settings = TrainSettings(**options, snapshot_epochs=epochs)
+        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space)
+        if self._space != "nb201":
+            supernet_options(self._space, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
         measure = c.score not in ("acc", "loss")
         self.score_batch_size = c.score_batch_size or (128 if measure else 500)
         # 0: one batch for a measure; for acc/loss as many whole batches as the scoring split holds
         self.score_batches = c.score_batches or (1 if measure else SCORE_IMAGES // self.score_batch_size)
-        self._trainers: list[SupernetTrainer] = []
-        self._loaded: tuple[str, list] | None = None
 
     def supports(self, space_name: str) -> bool:
-        return space_name == "nb201"
+        return space_name in RECIPES
 
     def snapshots(self) -> list[str]:
         return [snapshot_label(e) for e in self.settings.snapshot_epochs]

@@ -17,8 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from suite.spaces.nb201_supernet import Nb201Supernet
-
 BN_MODES = ("train", "eval")
 
 
@@ -43,7 +41,7 @@ def scoring_mode(model: nn.Module, bn: str) -> Iterator[None]:
 
 
 @torch.no_grad()
-def os_values(model: Nb201Supernet, archs, batches: list[tuple[torch.Tensor, torch.Tensor]], kind: str,
+def os_values(model: nn.Module, archs, batches: list[tuple[torch.Tensor, torch.Tensor]], kind: str,
               bn: str = "train") -> np.ndarray:
     """float64 [n_archs, n_batches]: per batch, the accuracy (``acc``, fraction correct) or the
     negated mean cross-entropy (``loss``) of each architecture with the shared weights."""

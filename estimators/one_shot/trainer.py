@@ -39,10 +39,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from estimators.one_shot.sampling import Sampler
 from suite.progress import Progress
-from suite.spaces.nb201_supernet import Nb201Supernet
+from estimators.one_shot.recipes import supernet_options
+from suite.spaces import get_space
 from suite.training import CheckpointError, ResumableLoop, epoch_permutation, load_checkpoint, save_checkpoint
 
 
@@ -85,16 +87,20 @@ class TrainOptions:
 
 @dataclass(frozen=True)
 class TrainSettings(TrainOptions):
-    """The options plus the epochs (1-based, ascending, each <= epochs) after which weights are kept."""
+    """The options plus the epochs (1-based, ascending, each <= epochs) after which weights are
+    kept, and the search space whose supernet trains."""
 
     snapshot_epochs: tuple[int, ...] = (1000,)
+    space: str = "nb201"
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.train_images / self.batch_size)
 
-    def build_supernet(self) -> Nb201Supernet:
-        return Nb201Supernet(init_channels=self.init_channels, cells_per_stage=self.cells_per_stage,
-                             cell_bn_affine=self.cell_bn_affine, dropout=self.dropout)
+    def build_supernet(self) -> nn.Module:
+        """A freshly initialised supernet of the space (draws from the global generator)."""
+        options = supernet_options(self.space, self.init_channels, self.cells_per_stage)
+        return get_space(self.space).build_supernet(cell_bn_affine=self.cell_bn_affine, dropout=self.dropout,
+                                                    **options)
 
 
 def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
@@ -192,7 +198,7 @@ class SupernetTrainer:
                              every_steps=self.checkpoint_every, fingerprint=self.fingerprint,
                              cuda_device=self.cuda_device)
         images, labels = self._train_split()
-        sampler = Sampler(s.sampling, s.mc_samples)
+        sampler = Sampler(s.sampling, s.mc_samples, space=s.space)
         order: dict[int, torch.Tensor] = {}
         steps = s.steps_per_epoch()
 
@@ -239,7 +245,7 @@ class SupernetTrainer:
         return x, torch.as_tensor(np.asarray(labels, dtype=np.int64)).to(self.device)
 
     # -- snapshots ------------------------------------------------------------------------------
-    def _keep(self, finished: int, model: Nb201Supernet) -> None:
+    def _keep(self, finished: int, model: nn.Module) -> None:
         """After epoch ``finished`` (1-based): keep its weights if a snapshot will average them,
         and write the snapshots that end here.
 

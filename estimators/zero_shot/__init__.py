@@ -24,7 +24,7 @@ from suite.estimator import Estimator, RunContext
 from suite.registry import register_estimator
 
 #: Spaces whose networks (and supernet, for the study preset) the estimators can build.
-SUPPORTED_SPACES = frozenset({"nb201"})
+SUPPORTED_SPACES = frozenset({"nb201", "nb101", "nb101-1shot1-3", "nb301", "nds-resnet", "nds-resnexta"})
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,8 @@ class ZeroShotEstimator(Estimator):
         return {"preset": self.preset.name, "batches": self.batches, "batch_size": self.batch_size}
 
     def supports(self, space_name: str) -> bool:
-        return space_name in SUPPORTED_SPACES
+        # A reproduction preset is defined on the space its paper used (its GT column is that space's).
+        return space_name in SUPPORTED_SPACES and (self.preset.reference_gt is None or space_name == "nb201")
 
     def reference_gt_column(self) -> str | None:
         """The ground-truth column of the preset's published numbers (None: the protocol's)."""
@@ -198,7 +199,7 @@ class Vote(ZeroShotEstimator):
         self._components: tuple[str, ...] = ()
 
     def supports(self, space_name: str) -> bool:
-        return space_name in SUPPORTED_SPACES and space_name in VOTE_COMPONENTS
+        return super().supports(space_name) and space_name in VOTE_COMPONENTS
 
     def prepare(self, ctx: RunContext) -> None:
         super().prepare(ctx)

@@ -15,6 +15,7 @@ from torch import nn
 
 from suite.spaces.nb201 import OPS, Nb201Arch
 from suite.spaces.nb201_network import Nb201Network, build_skeleton, cell_forward, make_op
+from suite.spaces.weight_bank import WeightBank
 
 
 class Nb201SuperCell(nn.Module):
@@ -32,7 +33,7 @@ class Nb201SuperCell(nn.Module):
         return cell_forward(x, [edge[op] for edge, op in zip(self.edges, ops)])
 
 
-class Nb201Supernet(nn.Module):
+class Nb201Supernet(WeightBank):
     """The weight bank of the NB201 space; same skeleton and key layout as ``Nb201Network``.
 
     Args:
@@ -41,6 +42,8 @@ class Nb201Supernet(nn.Module):
         track_running_stats: as for ``Nb201Network``.
         dropout: dropout probability before the classifier in ``forward`` (the study's supernet: 0.1).
     """
+
+    network_class = Nb201Network
 
     def __init__(self, init_channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10,
                  cell_bn_affine: bool = False, track_running_stats: bool = True, dropout: float = 0.0) -> None:
@@ -64,32 +67,7 @@ class Nb201Supernet(nn.Module):
         features = self.head_norm(out).mean(dim=(2, 3))
         return self.classifier(self.dropout(features))
 
-    def subnet(self, arch: Nb201Arch) -> Nb201Network:
-        """The standalone network of ``arch`` holding copies of this supernet's weights and buffers.
-
-        The network is built on the meta device (no random init is drawn) and then given cloned
-        tensors, so building it neither costs an initialisation nor advances any generator.
-        """
-        with torch.device("meta"):
-            net = Nb201Network(arch, **self.options)
-        net.load_state_dict(self.arch_state_dict(arch, net.state_dict()), assign=True)
-        return net
-
-    def arch_state_dict(self, arch: Nb201Arch, template: dict | None = None) -> dict[str, torch.Tensor]:
-        """The state dict of ``arch``'s standalone network (keys of ``Nb201Network``), as detached
-        copies of this supernet's tensors. ``template``: that network's state dict (its keys are used)."""
-        if template is None:
-            with torch.device("meta"):
-                template = Nb201Network(arch, **self.options).state_dict()
-        bank = dict(self.named_tensors())
-        return {key: bank[self._bank_key(key, arch)].detach().clone() for key in template}
-
-    def named_tensors(self):
-        """(key, tensor) of every parameter and buffer, keyed as in ``state_dict``."""
-        yield from self.named_parameters()
-        yield from self.named_buffers()
-
-    def _bank_key(self, key: str, arch: Nb201Arch) -> str:
+    def bank_key(self, key: str, arch: Nb201Arch) -> str:
         """``layers.i.edges.e.<rest>`` of a cell in the standalone net -> ``layers.i.edges.e.<op>.<rest>``."""
         parts = key.split(".")
         if len(parts) > 3 and parts[0] == "layers" and parts[2] == "edges":
