@@ -449,6 +449,22 @@ def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
     click.echo(f"installed {target}")
 
 
+@data_group.command("import")
+@click.argument("name")
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+              help="An official release file (repeat for several, e.g. the three NDS ResNet seed files).")
+@click.option("--surrogate", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="nb301: the NAS-Bench-301 v1.0 ensemble folder (nb_models_1.0/xgb_v1.0).")
+@click.option("--overwrite", is_flag=True, help="Rebuild a table that exists.")
+@_data_options
+def data_import(name, sources, surrogate, overwrite, data_dir, cache_dir) -> None:
+    """Build NAME's ground-truth table (nb101, nb301, nds-resnet, nds-resnexta) from the official release."""
+    from suite.data.importers.dispatch import run_import
+
+    target = run_import(name, list(sources), paths.data_dir(data_dir), surrogate, overwrite)
+    click.echo(f"wrote {target} and its provenance {target.with_suffix('.json').name}")
+
+
 @cli.group("leaderboard")
 def leaderboard_group() -> None:
     """Comparison tables from result files."""

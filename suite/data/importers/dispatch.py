@@ -1,0 +1,62 @@
+"""``suite data import NAME --from PATH...``: one entry point for the importers.
+
+Each benchmark's official release is read by its importer and written as the suite's table at the
+benchmark's path in the data directory (with its provenance sidecar).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from suite.errors import UsageError
+
+#: benchmark name -> (what --from takes, whether --surrogate is needed)
+IMPORTS: dict[str, tuple[str, bool]] = {
+    "nb101": ("the official NAS-Bench-101 .tfrecord (nasbench_full or nasbench_only108)", False),
+    "nb301": ("a list of DARTS genotypes (.txt one per line, .csv with a genotype column, or .json)", True),
+    "nds-resnet": ("ResNet_rng1.json ResNet_rng2.json ResNet_rng3.json of the NDS release", False),
+    "nds-resnexta": ("ResNeXt-A.json of the NDS release", False),
+}
+
+
+def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Path | None = None,
+               overwrite: bool = False) -> Path:
+    """Build benchmark ``name``'s table from ``sources`` into ``data_dir``; returns the table's path.
+
+    Raises:
+        UsageError: unknown name, wrong number of sources, an existing table without ``overwrite``.
+        DataError: from the importer (the file and entry at fault).
+    """
+    from suite.benchmarks import get_benchmark
+
+    if name not in IMPORTS:
+        raise UsageError(f"no importer for {name!r}; importable: {', '.join(IMPORTS)}")
+    what, needs_surrogate = IMPORTS[name]
+    counts = {"nds-resnet": 3, "nb101": 1, "nds-resnexta": 1, "nb301": 1}
+    if len(sources) != counts[name]:
+        raise UsageError(f"{name} imports from {what}: give --from {counts[name]} time(s), got {len(sources)}")
+    if needs_surrogate and surrogate is None:
+        raise UsageError(f"{name} also needs --surrogate: the NAS-Bench-301 v1.0 ensemble folder (nb_models_1.0/xgb_v1.0)")
+    if not needs_surrogate and surrogate is not None:
+        raise UsageError(f"{name} takes no --surrogate")
+    out_path = Path(data_dir) / get_benchmark(name).gt_file.relpath
+    if out_path.exists() and not overwrite:
+        raise UsageError(f"{out_path} exists; pass --overwrite to rebuild it")
+    if name == "nb101":
+        from suite.data.importers.nb101 import import_nb101, load_official_api
+
+        import_nb101(load_official_api(sources[0]), out_path, sources=sources)
+    elif name == "nb301":
+        from suite.data.importers.nb301 import import_nb301, load_official_predictor, read_genotype_list
+
+        import_nb301(read_genotype_list(sources[0]), load_official_predictor(surrogate), out_path, sources=sources)
+    elif name == "nds-resnet":
+        from suite.data.importers.nds import import_nds_resnet
+
+        import_nds_resnet(sources, out_path)
+    else:
+        from suite.data.importers.nds import import_nds_resnexta
+
+        import_nds_resnexta(sources[0], out_path)
+    return out_path
