@@ -7,6 +7,7 @@ packages are not installed here); the NDS files are written in the release's JSO
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -80,6 +81,10 @@ def test_import_then_run(name, with_networks, tmp_path, monkeypatch, capsys, dat
     spec = get_benchmark(name)
     bench = spec.load(data)
     assert len(bench.archs) == spec.subset_size and bench.spec.space.name == spec.space_name
+    sidecar = json.loads((data / spec.gt_file.relpath).with_suffix(".json").read_text())
+    keys = "\n".join(bench.table["key"]).encode()
+    assert sidecar["subset_keys_sha256"] == hashlib.sha256(keys).hexdigest() and sidecar["rows"] == spec.subset_size
+    assert [spec.space.canonical(a) for a in bench.archs] == list(bench.table["key"])
     # importing again needs --overwrite
     assert main(["data", "import", name, *_sources(name, tmp_path, monkeypatch), "--data-dir", str(data)]) == 2
     assert "--overwrite" in capsys.readouterr().err

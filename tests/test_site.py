@@ -154,3 +154,18 @@ def test_a_sample_run_is_its_own_row(signed_file, signers_file, data_dir, tmp_pa
     assert len(list((tmp_path / "site" / "estimators").glob("*.html"))) == 2
     index = (tmp_path / "site" / "index.html").read_text()
     assert "sample of 40 (seed 0)" in index and "sample of 50 (seed 0)" in index  # not two "seeds" of one row
+
+
+def test_a_partial_set_is_marked_on_every_page(signers_file, data_dir, tmp_path):
+    root = tmp_path / "submissions"
+    root.mkdir()
+    assert main(["run", "-e", "params", "-b", "nb301-partial", "--data-dir", str(data_dir),
+                 "--out", str(root / "p.json"), "-q"]) == 0
+    assert main(["leaderboard", "build", str(root), "--out", str(tmp_path / "site"), "--signers", str(signers_file),
+                 "--data-dir", str(data_dir), "--bootstrap", "0"]) == 0
+    site = tmp_path / "site"
+    pages = [site / "index.html", site / "benchmarks" / "nb301-partial.html",
+             *(site / "estimators").glob("*.html")]
+    assert len(pages) == 3
+    for page in pages:
+        assert '<p class="partial">partial set: 1,218 DARTS genotypes' in page.read_text()

@@ -9,6 +9,7 @@ sha256 of every source file, the subset rule, the pool size, and the table's own
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,6 +88,8 @@ def write_ground_truth(table: pd.DataFrame, out_path: Path, gt_columns: Sequence
         "table": out_path.name,
         "table_sha256": sha256_file(out_path),
         "rows": len(out),
+        # the subset as an id list: sha256 of the keys in id order, one per line ("\n"-joined, UTF-8)
+        "subset_keys_sha256": hashlib.sha256("\n".join(map(str, out["key"])).encode()).hexdigest(),
         "subset_rule": SUBSET_RULE,
         "subset_seed": SUBSET_SEED,
         "sources": {Path(p).name: sha256_file(p) for p in sources if Path(p).is_file()},
