@@ -135,3 +135,28 @@ def test_wrong_images_are_refused(data_dir, cifar, monkeypatch):
     monkeypatch.setattr(cifar10, "_decode", lambda files: (altered, cifar.labels))
     with pytest.raises(DataError, match="does not hold the expected images"):
         cifar10.load_cifar10_train(data_dir, None)
+
+
+def test_pull_of_an_imported_table_checks_it_against_its_sidecar(tmp_path):
+    import pandas as pd
+
+    from suite.data.importers.common import write_ground_truth
+    from suite.data.manifest import NDS_RESNEXTA_GROUND_TRUTH as nds
+
+    made = tmp_path / "made" / nds.relpath
+    table = pd.DataFrame({"arch": ["d=1,1,1 w=16,16,16 b=1,1,1 g=1,1,1"], "key": ["k"], "test_acc": [91.5]})
+    write_ground_truth(table, made, ["test_acc"], sources=[])
+    _fake_hub_cache(tmp_path / "hub", "me/suite-data", "v1", nds.relpath, made)
+    sidecar_rel = str(Path(nds.relpath).with_suffix(".json"))
+    snapshot = tmp_path / "hub" / "datasets--me--suite-data" / "snapshots" / ("0" * 40)
+    shutil.copyfile(made.with_suffix(".json"), snapshot / sidecar_rel)
+    dest = tmp_path / "data"
+    pull("nds-resnexta", dest, repo_id="me/suite-data", revision="v1", offline=True, hub_cache_dir=tmp_path / "hub")
+    assert (dest / nds.relpath).read_bytes() == made.read_bytes()
+    assert (dest / sidecar_rel).read_bytes() == made.with_suffix(".json").read_bytes()
+    # a table that does not match its sidecar is not installed
+    (snapshot / nds.relpath).write_text(made.read_text().replace("91.5", "99.5"))
+    with pytest.raises(DataError, match="does not match the sha256"):
+        pull("nds-resnexta", tmp_path / "other", repo_id="me/suite-data", revision="v1", offline=True,
+             hub_cache_dir=tmp_path / "hub")
+    assert not (tmp_path / "other" / nds.relpath).exists()

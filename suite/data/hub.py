@@ -7,6 +7,7 @@ Every download is verified against the manifest before it is installed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -52,6 +53,42 @@ def pull(
     Raises:
         UsageError: unknown name. DataError: download failed, or the file fails its checksum.
     """
+    if name not in DATA_FILES:
+        raise UsageError(f"unknown data file {name!r}; known: {', '.join(sorted(DATA_FILES))}")
+    datafile = DATA_FILES[name]
+    repo, rev = hub_source(datafile, repo_id, revision)
+    downloaded = _download(datafile.relpath, repo, rev, offline, hub_cache_dir)
+    sidecar = None
+    if datafile.sha256 is not None:
+        digest = sha256_file(downloaded)
+        if digest != datafile.sha256:
+            raise DataError(
+                f"{datafile.relpath} from {repo}@{rev or 'main'} has sha256 {digest[:12]}..., expected "
+                f"{datafile.sha256[:12]}...; not installed"
+            )
+    elif datafile.content_sha256 is None:
+        # an imported table (sha256 not pinned yet): it comes with its provenance sidecar, which must match
+        relpath = str(Path(datafile.relpath).with_suffix(".json"))
+        sidecar = _download(relpath, repo, rev, offline, hub_cache_dir)
+        try:
+            recorded = json.loads(Path(sidecar).read_text())["table_sha256"]
+        except (ValueError, KeyError, TypeError):
+            raise DataError(f"{relpath} from {repo}@{rev or 'main'} is not a provenance file; not installed") from None
+        if sha256_file(downloaded) != recorded:
+            raise DataError(f"{datafile.relpath} from {repo}@{rev or 'main'} does not match the sha256 its "
+                            f"{Path(relpath).name} records; not installed")
+    target = Path(data_dir) / datafile.relpath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for source, dest in ((sidecar, target.with_suffix(".json")), (downloaded, target)):
+        if source is not None:
+            tmp = dest.with_name(dest.name + f".part{os.getpid()}")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+    return target
+
+
+def _download(relpath: str, repo: str, rev: str | None, offline: bool, hub_cache_dir: Path | None) -> str:
+    """One file of a hub dataset repository, through huggingface_hub's cache; DataError in one line."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -60,34 +97,15 @@ def pull(
         RevisionNotFoundError,
     )
 
-    if name not in DATA_FILES:
-        raise UsageError(f"unknown data file {name!r}; known: {', '.join(sorted(DATA_FILES))}")
-    datafile = DATA_FILES[name]
-    repo, rev = hub_source(datafile, repo_id, revision)
     try:
-        downloaded = hf_hub_download(
-            repo_id=repo, filename=datafile.relpath, repo_type="dataset", revision=rev,
-            cache_dir=hub_cache_dir, local_files_only=offline,
-        )
+        return hf_hub_download(repo_id=repo, filename=relpath, repo_type="dataset", revision=rev,
+                               cache_dir=hub_cache_dir, local_files_only=offline)
     except LocalEntryNotFoundError as exc:
         raise DataError(
-            f"cannot download {datafile.relpath} from hub dataset {repo}@{rev or 'main'}: offline and not "
+            f"cannot download {relpath} from hub dataset {repo}@{rev or 'main'}: offline and not "
             "in the local hub cache (connect to the internet, or unset HF_HUB_OFFLINE)"
         ) from exc
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        raise DataError(f"hub dataset {repo}@{rev or 'main'} has no {datafile.relpath}: {type(exc).__name__}") from exc
+        raise DataError(f"hub dataset {repo}@{rev or 'main'} has no {relpath}: {type(exc).__name__}") from exc
     except OSError as exc:  # network failures surface as requests/httpx errors, all OSError subclasses
-        raise DataError(f"download of {datafile.relpath} from {repo} failed: {exc}") from exc
-    if datafile.sha256 is not None:
-        digest = sha256_file(downloaded)
-        if digest != datafile.sha256:
-            raise DataError(
-                f"{datafile.relpath} from {repo}@{rev or 'main'} has sha256 {digest[:12]}..., expected "
-                f"{datafile.sha256[:12]}...; not installed"
-            )
-    target = Path(data_dir) / datafile.relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + f".part{os.getpid()}")
-    shutil.copyfile(downloaded, tmp)
-    os.replace(tmp, target)
-    return target
+        raise DataError(f"download of {relpath} from {repo} failed: {exc}") from exc
