@@ -92,15 +92,28 @@ class TrainSettings(TrainOptions):
 
     snapshot_epochs: tuple[int, ...] = (1000,)
     space: str = "nb201"
+    #: CLOSENet: the epochs (1-based) at whose start a GLOW block is unlocked, one entry per block
+    #: (empty: the vanilla supernet), and the epoch whose start restarts the optimizer and the LR
+    #: schedule (0: never).
+    close_curriculum: tuple[int, ...] = ()
+    close_restart: int = 0
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.train_images / self.batch_size)
 
     def build_supernet(self) -> nn.Module:
-        """A freshly initialised supernet of the space (draws from the global generator)."""
+        """A freshly initialised supernet of the space (draws from the global generator); CLOSENet's
+        when ``close_curriculum`` is set."""
         options = supernet_options(self.space, self.init_channels, self.cells_per_stage)
-        return get_space(self.space).build_supernet(cell_bn_affine=self.cell_bn_affine, dropout=self.dropout,
-                                                    **options)
+        space = get_space(self.space)
+        if self.close_curriculum:
+            return space.build_close_supernet(max_blocks=len(self.close_curriculum), cell_bn_affine=self.cell_bn_affine,
+                                              dropout=self.dropout, **options)
+        return space.build_supernet(cell_bn_affine=self.cell_bn_affine, dropout=self.dropout, **options)
+
+    def blocks_at(self, epoch: int) -> int:
+        """CLOSENet: the blocks unlocked during 1-based ``epoch`` (entries of the curriculum <= epoch)."""
+        return sum(1 for start in self.close_curriculum if start <= epoch)
 
 
 def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
@@ -192,6 +205,9 @@ class SupernetTrainer:
                                                                patience=s.plateau_patience)
         for p in model.parameters():  # every parameter has a (zero) gradient from the first step on
             p.grad = torch.zeros_like(p)
+        if s.close_curriculum:  # the blocks of epoch 1 (a checkpoint, when there is one, restores the level)
+            while int(model.level) < s.blocks_at(1):
+                model.unlock()
         meter = _EpochLoss()
         loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt",
                              {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter},
@@ -223,14 +239,35 @@ class SupernetTrainer:
             bar.update(1)
 
         def end_of_epoch(epoch: int) -> None:
-            scheduler.step(meter.total / max(meter.count, 1))
+            mean_loss = meter.total / max(meter.count, 1)
+            scheduler.step(mean_loss)
             meter.total, meter.count = 0.0, 0
             self._keep(epoch + 1, model)
+            if s.close_curriculum and epoch + 2 <= s.epochs:
+                self._start_close_epoch(epoch + 2, model, optimizer, scheduler, mean_loss)
 
         loop.restore()  # here, to know where the progress bar starts
         with Progress(s.epochs * steps, loop.epoch * steps + loop.step, desc=f"supernet seed {self.seed}",
                       mode=self.progress, unit="step") as bar:
             loop.run(s.epochs, steps, step, on_epoch_end=end_of_epoch)
+
+    def _start_close_epoch(self, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+                           scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau, last_loss: float) -> None:
+        """CLOSENet, before 1-based ``epoch``: unlock its blocks; at the restart epoch, drop the
+        momentum buffers, reset the learning rate and start a fresh plateau schedule, stepped once
+        with the last epoch's mean loss (as the study's code does). Runs at the previous epoch's end,
+        before its checkpoint, so a resumed run redoes it from the same weights."""
+        s = self.settings
+        while int(model.level) < s.blocks_at(epoch):
+            model.unlock()
+        if epoch == s.close_restart:
+            optimizer.state.clear()
+            for group in optimizer.param_groups:
+                group["lr"] = s.lr
+            fresh = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=s.plateau_factor,
+                                                               patience=s.plateau_patience)
+            scheduler.load_state_dict(fresh.state_dict())
+            scheduler.step(last_loss)
 
     def _train_split(self) -> tuple[np.ndarray, np.ndarray]:
         images, labels = self._cifar().split("train")

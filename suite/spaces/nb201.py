@@ -233,6 +233,15 @@ class Nb201Space:
 
         return Nb201Supernet(**options)
 
+    def build_close_supernet(self, **options):
+        """CLOSENet: cells of GLOW blocks routed by a learned gate.
+
+        Options: those of :class:`~suite.spaces.nb201_close.Nb201CloseSupernet`.
+        """
+        from suite.spaces.nb201_close import Nb201CloseSupernet
+
+        return Nb201CloseSupernet(**options)
+
     def param_count(self, arch: Nb201Arch) -> int:
         return param_count(arch)
 

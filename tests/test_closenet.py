@@ -1,0 +1,206 @@
+"""CLOSENet on NB201: GLOW blocks, the gate, the curriculum, inheritance, the restart, resume."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from test_one_shot import TINY, FakeCifar
+
+from estimators.one_shot.sampling import Sampler
+from estimators.one_shot.trainer import SupernetTrainer
+from suite.errors import UsageError
+from suite.spaces.nb201 import NB201, OPS, Nb201Arch, sample_archs
+from suite.spaces.nb201_close import Nb201CloseCell, Nb201CloseSupernet, straight_through_gumbel
+from suite.spaces.nb201_supernet import Nb201Supernet
+
+SMALL_GATE = {"op_dim": 8, "node_dim": 8, "hidden_dim": 8, "layer_dims": (8, 8), "mlp_hidden": 16}
+CLOSE = dataclasses.replace(TINY, epochs=4, snapshot_epochs=(1, 2, 3, 4), temporal_ensemble=1,
+                            close_curriculum=(1, 2, 4), close_restart=3)
+
+
+def _close(**options) -> Nb201CloseSupernet:
+    torch.manual_seed(0)
+    return Nb201CloseSupernet(**{"init_channels": 4, "cells_per_stage": 1, "gate_options": SMALL_GATE,
+                                 **options})
+
+
+def test_with_one_block_every_edge_of_a_cell_uses_the_same_weights():
+    close = _close(max_blocks=3)
+    # A vanilla supernet whose six edges of each cell all hold block 0 of the CLOSENet cell.
+    vanilla = Nb201Supernet(init_channels=4, cells_per_stage=1)
+    state = {}
+    for key in vanilla.state_dict():
+        parts = key.split(".")
+        if parts[0] == "layers" and parts[2] == "edges":
+            parts = [*parts[:2], "blocks", "0", *parts[4:]]
+        state[key] = close.state_dict()[".".join(parts)]
+    vanilla.load_state_dict(state)
+    x = torch.randn(2, 3, 32, 32)
+    for arch in sample_archs(np.random.default_rng(1), 4):
+        close.eval(), vanilla.eval()
+        assert torch.equal(close(x, arch), vanilla(x, arch))
+        assert close.routing(arch) == [0] * 6
+    close.train(), vanilla.train()  # training: the gate can only pick block 0 (BN on batch statistics)
+    for arch in sample_archs(np.random.default_rng(2), 4):
+        assert torch.equal(close(x, arch), vanilla(x, arch))
+
+
+def test_an_unlocked_block_is_its_parent_plus_its_own_initialisation():
+    close = _close(max_blocks=3)
+    cell = close.cells()[0]
+    own = {k: v.clone() for k, v in cell.blocks[1].state_dict().items()}
+    parent = {k: v.clone() for k, v in cell.blocks[0].state_dict().items()}
+    rows = close.gate.logit.weight.detach().clone(), close.gate.logit.bias.detach().clone()
+    close.unlock()
+    assert int(close.level) == 2
+    after = cell.blocks[1].state_dict()
+    assert own.keys() == after.keys() and own  # conv weights and BN buffers alike
+    for key in own:
+        assert torch.equal(after[key], own[key] + parent[key]), key
+    assert torch.equal(cell.blocks[0].state_dict()["nor_conv_3x3.1.weight"], parent["nor_conv_3x3.1.weight"])
+    assert torch.equal(close.gate.logit.weight[1], rows[0][1] + rows[0][0])
+    assert torch.equal(close.gate.logit.bias[1], rows[1][1] + rows[1][0])
+    assert torch.equal(close.gate.logit.weight[2], rows[0][2])  # the locked row is untouched
+    # unlocked parameters are the same objects, so an optimizer keeps training them
+    assert close.gate.logit.weight is dict(close.named_parameters())["gate.logit.weight"]
+    close.unlock()
+    with pytest.raises(ValueError, match="all 3 blocks"):
+        close.unlock()
+
+
+def test_the_hard_choice_is_one_hot_and_passes_gradients_straight_through():
+    torch.manual_seed(3)
+    logits = torch.randn(6, 4, requires_grad=True)
+    gate = straight_through_gumbel(logits)
+    assert torch.equal(gate.detach().sum(dim=1), torch.ones(6)) and set(gate.detach().unique().tolist()) == {0.0, 1.0}
+    (gate * torch.arange(1.0, 5.0)).sum().backward()
+    assert logits.grad is not None and (logits.grad != 0).all()  # every logit learns, not only the chosen one
+    # the choice is a draw from softmax(logits): a large logit wins almost always
+    wins = [int(straight_through_gumbel(torch.tensor([[0.0, 8.0]])).argmax()) for _ in range(200)]
+    assert sum(wins) >= 195
+
+
+def test_training_routes_through_the_gate_and_scoring_through_its_argmax():
+    close = _close(max_blocks=3)
+    close.unlock(), close.unlock()
+    arch = Nb201Arch(("nor_conv_3x3",) * 6)
+    x = torch.randn(2, 3, 32, 32)
+    close.train()
+    loss = close(x, arch).square().mean()
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in close.gate.parameters())
+    close.eval()
+    with torch.no_grad():
+        net = close.subnet(arch).eval()
+        assert torch.equal(close(x, arch), net(x))  # scoring = the standalone net of the argmax blocks
+    assert len(close.routing(arch)) == 6 and max(close.routing(arch)) < 3
+
+
+def _train(tmp_path, settings=CLOSE, fail_at=None, name="run"):
+    trainer = SupernetTrainer(settings, seed=20, cifar=FakeCifar, device=torch.device("cpu"),
+                              work_root=tmp_path / name, checkpoint_every=2)
+    if fail_at is not None:
+        draws, original = {"n": 0}, Sampler.draw
+
+        def crashing(self, generator):
+            draws["n"] += 1
+            if draws["n"] == fail_at:
+                raise KeyboardInterrupt("killed")
+            return original(self, generator)
+
+        Sampler.draw = crashing
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                trainer.train()
+        finally:
+            Sampler.draw = original
+    trainer.train()
+    return trainer
+
+
+def _settings(**changes):
+    return dataclasses.replace(CLOSE, **changes)
+
+
+def test_blocks_appear_exactly_at_the_scheduled_epochs(tmp_path, monkeypatch):
+    unlocked = []
+    original = Nb201CloseSupernet.unlock
+
+    def recording(self):
+        unlocked.append(int(self.level) + 1)
+        original(self)
+
+    monkeypatch.setattr(Nb201CloseSupernet, "unlock", recording)
+    trainer = _train(tmp_path, _settings())
+    levels = [int(trainer.snapshot_weights(f"epoch-{e}")["level"]) for e in (1, 2, 3, 4)]
+    assert levels == [1, 2, 2, 3]  # curriculum 1, 2, 4: block 2 from epoch 2, block 3 from epoch 4
+    assert unlocked == [2, 3]
+
+
+def test_the_restart_resets_momentum_and_learning_rate(tmp_path):
+    trainer = SupernetTrainer(_settings(epochs=3, snapshot_epochs=(3,)), seed=20, cifar=FakeCifar,
+                              device=torch.device("cpu"), work_root=None)
+    model = trainer.settings.build_supernet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    scheduler.step(1.0), scheduler.step(2.0)  # one bad epoch: lr halves
+    assert optimizer.param_groups[0]["lr"] == 0.025 and optimizer.state
+    trainer._start_close_epoch(3, model, optimizer, scheduler, last_loss=2.0)
+    assert optimizer.param_groups[0]["lr"] == 0.05 and not optimizer.state
+    assert scheduler.best == 2.0 and scheduler.num_bad_epochs == 0
+    trainer._start_close_epoch(4, model, optimizer, scheduler, last_loss=2.0)  # not a restart epoch
+    assert int(model.level) == 3
+
+
+# 3 steps per epoch: the last step before the first unlock, the first step after it, the first after
+# the restart (epoch 3), the first after the second unlock (epoch 4)
+@pytest.mark.parametrize("fail_at", [3, 4, 7, 10])
+def test_resume_across_curriculum_boundaries_is_bit_identical(tmp_path, fail_at):
+    reference = _train(tmp_path, name="reference")
+    resumed = _train(tmp_path, fail_at=fail_at, name="resumed")
+    for label in ("epoch-1", "epoch-2", "epoch-3", "epoch-4"):
+        a, b = reference.snapshot_weights(label), resumed.snapshot_weights(label)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), label
+
+
+def test_config_errors_are_one_line_usage_errors():
+    from suite.registry import get_estimator_class
+
+    cls = get_estimator_class("closenet")
+    for bad, fragment in [({"curriculum": "2,3"}, "starting with 1"), ({"curriculum": "1,x"}, "comma-separated"),
+                          ({"score": "synflow"}, "acc or loss"), ({"restart_epoch": -1}, "restart_epoch")]:
+        with pytest.raises(UsageError, match=fragment):
+            cls(**bad)
+    estimator = cls()
+    assert not estimator.supports("nb301") and estimator.supports("nb201")
+    estimator.bind_space("nb201")
+    assert estimator.config.batch_size == 256 and estimator.settings.close_curriculum == (1, 201, 401, 601, 801)
+    assert cls(batch_size=512).config.batch_size == 512
+
+
+def test_closenet_runs_through_the_runner(data_dir, cache_dir, cifar, tmp_path):
+    from suite.cli import main
+    from suite.results import read_result
+
+    args = ["run", "-e", "closenet", "-b", "nb201", "--sample", "5", "--threads", "1", "--data-dir", str(data_dir),
+            "--cache-dir", str(cache_dir), "--out-dir", str(tmp_path), "-q", "-c", "epochs=2", "-c", "snapshots=1,2",
+            "-c", "curriculum=1,2", "-c", "restart_epoch=2", "-c", "train_images=128", "-c", "batch_size=64",
+            "-c", "init_channels=4", "-c", "cells_per_stage=1", "-c", "score=loss", "-c", "score_batches=1",
+            "-c", "score_batch_size=50"]
+    assert main(args) == 0
+    result = read_result(tmp_path / "nb201" / "closenet" / "seed20.json")
+    assert [s.label for s in result.snapshots] == ["epoch-1", "epoch-2"]
+    assert result.estimator.config["curriculum"] == "1,2" and result.estimator.config["sampling"] == "deiso"
+    assert all(np.isfinite(s.scores).all() for s in result.snapshots)
+
+
+def test_the_close_cell_holds_one_op_set_per_block():
+    cell = Nb201CloseCell(4, 5, bn_affine=False, track_running_stats=True)
+    assert len(cell.blocks) == 5 and all(set(block) == set(OPS) for block in cell.blocks)
+    assert NB201.build_close_supernet(max_blocks=2, init_channels=4, cells_per_stage=1).max_blocks == 2
