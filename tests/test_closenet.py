@@ -178,7 +178,7 @@ def test_config_errors_are_one_line_usage_errors():
         with pytest.raises(UsageError, match=fragment):
             cls(**bad)
     estimator = cls()
-    assert not estimator.supports("nb301") and estimator.supports("nb201")
+    assert not estimator.supports("nb301") and estimator.supports("nb201") and estimator.supports("nds-resnet")
     estimator.bind_space("nb201")
     assert estimator.config.batch_size == 256 and estimator.settings.close_curriculum == (1, 201, 401, 601, 801)
     assert cls(batch_size=512).config.batch_size == 512
@@ -204,3 +204,68 @@ def test_the_close_cell_holds_one_op_set_per_block():
     cell = Nb201CloseCell(4, 5, bn_affine=False, track_running_stats=True)
     assert len(cell.blocks) == 5 and all(set(block) == set(OPS) for block in cell.blocks)
     assert NB201.build_close_supernet(max_blocks=2, init_channels=4, cells_per_stage=1).max_blocks == 2
+
+
+# --- NDS: positional grouping ----------------------------------------------------------------------
+
+# The position -> block maps of the study's code (walkerning/aw_nas GermCloseWeightsManager, "pre"
+# criterion), at 9 blocks (epoch 1) and at the last stage.
+STUDY_MAPS = {
+    "nds-resnet": {9: [0, 4, 3, 5, 6, 2, 8, 8, 7, 7, 7, *[1] * 12],
+                   11: [0, 4, 3, 5, 6, 2, 8, 9, 7, 10, 10, *[1] * 12],
+                   17: [0, 4, 3, 5, 6, 2, 8, 9, 7, 10, 11, 1, 14, 15, 13, 16, 16, *[12] * 6]},
+    "nds-resnexta": {9: [0, 3, 4, 2, 6, 5, 7, 1, 1, 1, 1, 8, 8, 8, 8],
+                     13: [0, 3, 4, 2, 6, 5, 7, 1, 10, 9, 11, 8, 8, 12, 12]},
+}
+
+
+def _nds_close(name: str, max_blocks: int):
+    from suite.spaces import get_space
+
+    torch.manual_seed(0)
+    return get_space(name).build_close_supernet(max_blocks, max_widths=(16, 16, 16), stem_channels=8)
+
+
+@pytest.mark.parametrize("name", ["nds-resnet", "nds-resnexta"])
+def test_nds_grouping_splits_the_earliest_group_as_the_study_does(name):
+    maps = STUDY_MAPS[name]
+    net = _nds_close(name, max(maps))
+    assert net.block_of.tolist() == [0] * net.positions
+    for level in range(2, max(maps) + 1):
+        net.unlock()
+        if level in maps:
+            assert net.block_of.tolist() == maps[level], level
+
+
+def test_nds_unlock_inherits_and_every_stage_follows_the_map():
+    from suite.spaces.nds import NDS_RESNET
+
+    net = _nds_close("nds-resnet", 3)
+    own = [{k: v.clone() for k, v in stage[2].state_dict().items()} for stage in net.stages]
+    parent = [{k: v.clone() for k, v in stage[1].state_dict().items()} for stage in net.stages]
+    net.unlock()  # positions 11.. split off to block 1 (bank index 2); depth 16 reaches them
+    for stage, o, p in zip(net.stages, own, parent):
+        assert all(torch.equal(stage[2].state_dict()[k], o[k] + p[k]) for k in o)
+    assert net.bank_index(0) == 0 and net.bank_index(1) == 1 and net.bank_index(12) == 2
+    arch = NDS_RESNET.parse("d=16,2,1 w=16,16,16")
+    x = torch.randn(2, 3, 32, 32)
+    for mode in (net.eval, net.train):
+        mode()
+        subnet = net.subnet(arch).train(net.training)
+        with torch.no_grad():
+            assert torch.allclose(net(x, arch), subnet(x), atol=1e-6)
+
+
+def test_nds_closenet_takes_the_study_curriculum():
+    from suite.registry import get_estimator_class
+
+    estimator = get_estimator_class("closenet")()
+    estimator.bind_space("nds-resnet")
+    settings = estimator.settings
+    assert len(settings.close_curriculum) == 17 and settings.blocks_at(1) == 9 and settings.blocks_at(201) == 11
+    assert settings.blocks_at(801) == 17 and settings.batch_size == 128 and settings.weight_decay == 5e-5
+    estimator = get_estimator_class("closenet")()
+    estimator.bind_space("nds-resnexta")
+    assert estimator.settings.blocks_at(1) == 9 and estimator.settings.blocks_at(1000) == 13
+    net = estimator.settings.build_supernet()  # the full-size bank: 1 + 13 blocks per stage
+    assert net.max_blocks == 13 and len(net.stages[0]) == 14

@@ -483,6 +483,15 @@ class _NdsSpace:
         return NdsSupernet(self, cell_bn_affine=cell_bn_affine, track_running_stats=track_running_stats,
                            dropout=dropout, **options)
 
+    def build_close_supernet(self, max_blocks: int, cell_bn_affine: bool = False, track_running_stats: bool = True,
+                             dropout: float = 0.0, **options):
+        """CLOSENet: stage blocks 2.. share a pool of ``max_blocks`` GLOW blocks by position groups.
+        Options: those of :class:`~suite.spaces.nds_close.NdsCloseSupernet`."""
+        from suite.spaces.nds_close import NdsCloseSupernet
+
+        return NdsCloseSupernet(self, max_blocks, cell_bn_affine=cell_bn_affine,
+                                track_running_stats=track_running_stats, dropout=dropout, **options)
+
     def param_count(self, arch: NdsArch) -> int:
         return param_count(arch)
 
