@@ -178,7 +178,8 @@ def test_config_errors_are_one_line_usage_errors():
         with pytest.raises(UsageError, match=fragment):
             cls(**bad)
     estimator = cls()
-    assert not estimator.supports("nb301") and estimator.supports("nb201") and estimator.supports("nds-resnet")
+    assert all(estimator.supports(s) for s in ("nb201", "nb301", "nds-resnet", "nds-resnexta"))
+    assert not estimator.supports("nb101-1shot1-3")
     estimator.bind_space("nb201")
     assert estimator.config.batch_size == 256 and estimator.settings.close_curriculum == (1, 201, 401, 601, 801)
     assert cls(batch_size=512).config.batch_size == 512
@@ -269,3 +270,41 @@ def test_nds_closenet_takes_the_study_curriculum():
     assert estimator.settings.blocks_at(1) == 9 and estimator.settings.blocks_at(1000) == 13
     net = estimator.settings.build_supernet()  # the full-size bank: 1 + 13 blocks per stage
     assert net.max_blocks == 13 and len(net.stages[0]) == 14
+
+
+# --- NB301 ----------------------------------------------------------------------------------------
+
+
+def _nb301_close(max_blocks=3):
+    from suite.spaces.nb301 import NB301
+
+    torch.manual_seed(0)
+    gate = {"op_dim": 8, "node_dim": 8, "hidden_dim": 8, "layer_dims": (8, 8), "mlp_hidden": 16}
+    return NB301.build_close_supernet(max_blocks=max_blocks, init_channels=4, layers=3, gate_options=gate)
+
+
+def test_nb301_closenet_shares_one_block_routes_and_inherits():
+    from suite.spaces.nb301 import NB301
+
+    net = _nb301_close()
+    archs = NB301.sample(np.random.default_rng(0), 3)
+    x = torch.randn(2, 3, 32, 32)
+    net.eval()
+    for arch in archs:
+        assert net.routing(arch) == [[0] * 8, [0] * 8]
+        with torch.no_grad():
+            assert torch.equal(net(x, arch), net.subnet(arch).eval()(x))
+    reduction = next(c for c in net.cells if c.reduction)
+    own = {k: v.clone() for k, v in reduction.reduce_blocks[1].state_dict().items()}
+    parent = {k: v.clone() for k, v in reduction.reduce_blocks[0].state_dict().items()}
+    net.unlock(), net.unlock()
+    assert all(torch.equal(reduction.reduce_blocks[1].state_dict()[k], own[k] + parent[k]) for k in own)
+    net.train()
+    loss = net(x, archs[0]).square().mean()
+    loss.backward()
+    assert net.gate.op_embedding.grad is not None and net.gate.op_embedding.grad.abs().sum() > 0
+    net.eval()
+    routing = net.routing(archs[1])
+    assert len(routing) == 2 and all(len(r) == 8 and max(r) < 3 for r in routing)
+    with torch.no_grad():
+        assert torch.equal(net(x, archs[1]), net.subnet(archs[1]).eval()(x))

@@ -20,6 +20,7 @@ from suite.registry import register_estimator
 #: The released CLOSE configs' values that differ from the vanilla recipe of the space.
 CLOSE_RECIPES: dict[str, dict[str, Any]] = {
     "nb201": {"batch_size": 256},
+    "nb301": {"batch_size": 256, "dropout": 0.1},
     # 9 blocks at epoch 1 (8 splits of the position groups before training), then 2 or 1 per stage
     "nds-resnet": {"batch_size": 128, "curriculum": ",".join(["1"] * 9 + ["201", "201", "401", "401", "601",
                                                                           "601", "801", "801"])},
@@ -76,5 +77,4 @@ class CloseNetEstimator(OneShotEstimator):
                                             close_restart=c.restart_epoch)
 
     def supports(self, space_name: str) -> bool:
-        # NB301's CLOSENet (a learned gate over the DARTS cell) is not built yet.
-        return space_name in ("nb201", "nds-resnet", "nds-resnexta")
+        return space_name in ("nb201", "nb301", "nds-resnet", "nds-resnexta")

@@ -127,11 +127,11 @@ class Nb201CloseCell(nn.Module):
             if isinstance(route, int):
                 edge_ops.append(self.blocks[route][op])
             else:
-                edge_ops.append(_GatedEdge([self.blocks[b][op] for b in range(route.numel())], route))
+                edge_ops.append(GatedEdge([self.blocks[b][op] for b in range(route.numel())], route))
         return cell_forward(x, edge_ops)
 
 
-class _GatedEdge:
+class GatedEdge:
     """sum over b of gate[b] * ops[b](x): the training-time edge."""
 
     def __init__(self, ops: list[nn.Module], gate: torch.Tensor) -> None:

@@ -384,6 +384,13 @@ class Nb301Space:
         return Nb301Supernet(cell_bn_affine=cell_bn_affine, track_running_stats=track_running_stats,
                              dropout=dropout, **options)
 
+    def build_close_supernet(self, **options):
+        """CLOSENet: cells of GLOW blocks routed by a learned gate. Options: those of
+        :class:`~suite.spaces.nb301_close.Nb301CloseSupernet`."""
+        from suite.spaces.nb301_close import Nb301CloseSupernet
+
+        return Nb301CloseSupernet(**options)
+
     def param_count(self, arch: Nb301Arch) -> int:
         return param_count(arch)
 
