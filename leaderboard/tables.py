@@ -32,6 +32,7 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
             "config": rfc8785.dumps(result.estimator.config).decode(),  # 64 and 64.0: one config
             "seed": result.seed,
             "complete": result.benchmark.complete,
+            "partial": bool(result.provenance.get("partial_benchmark")),  # a partial set, not the benchmark
             "sample": result.benchmark.sample.get("n", 0) if result.benchmark.sample else 0,  # 0: the whole subset
             "n": snapshot.criteria.n,
             **{name: snapshot.criteria.values.get(name) for name in criteria},
@@ -42,14 +43,16 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
 def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
     """Mean and std over seeds per (benchmark, estimator, config), sorted by benchmark then KD (best first).
 
-    Columns: benchmark, estimator, family, config, sample (0: the whole subset), seeds, complete, n, and ``<criterion>`` /
+    Columns: benchmark, estimator, family, config, sample (0: the whole subset), seeds, complete, partial
+    (a partial real-data set, not the benchmark), n, and ``<criterion>`` /
     ``<criterion> std`` for each criterion (std is NaN with a single seed).
     """
     if frame.empty:
         return frame
     keys = ["benchmark", "estimator", "family", "config", "sample"]  # a sample run is its own row
     grouped = frame.groupby(keys, sort=False)
-    table = grouped.agg(seeds=("seed", "count"), complete=("complete", "all"), n=("n", "min")).reset_index()
+    table = grouped.agg(seeds=("seed", "count"), complete=("complete", "all"), partial=("partial", "any"),
+                        n=("n", "min")).reset_index()
     for name in criteria:
         values = pd.to_numeric(frame[name], errors="coerce")
         table[name] = values.groupby([frame[k] for k in keys], sort=False).mean().to_numpy()

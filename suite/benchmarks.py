@@ -70,8 +70,7 @@ class BenchmarkSpec:
         required = self.source_columns or (self.id_column, self.arch_column, *self.gt_columns)
         table, digest = load_ground_truth_table(data_dir, self.gt_file, required, self.gt_columns)
         path = Path(data_dir) / self.gt_file.relpath
-        if self.gt_file.sha256 is None:
-            _check_sidecar(path, digest, self.gt_file)
+        sidecar = _check_sidecar(path, digest, self.gt_file) if self.gt_file.sha256 is None else None
         if self.reader is not None:
             try:
                 table = self.reader(table, self.space)
@@ -92,22 +91,47 @@ class BenchmarkSpec:
                 raise DataError(f"{path}: row with {self.id_column} {arch_id}: {exc}") from exc
         if len(set(archs)) != len(archs):
             raise DataError(f"{path}: some architecture appears twice")
+        if sidecar is not None:
+            _check_imported(path, table, archs, space, sidecar, self)
         return LoadedBenchmark(self, table.index.to_numpy(dtype=np.int64), archs, table, digest)
 
 
-def _check_sidecar(path: Path, digest: str, datafile: DataFile) -> None:
-    """An imported table must match the sha256 its import recorded (``<table>.json``)."""
+def _check_sidecar(path: Path, digest: str, datafile: DataFile) -> dict:
+    """An imported table must match the sha256 its import recorded (``<table>.json``); returns the record."""
     sidecar = path.with_suffix(".json")
     if not sidecar.is_file():
         raise DataError(f"{path} has no provenance file {sidecar.name} (written by `suite data import`): "
                         f"{datafile.how_to_get}")
     try:
-        recorded = json.loads(sidecar.read_text())["table_sha256"]
-    except (ValueError, KeyError, TypeError) as exc:
+        record = json.loads(sidecar.read_text())
+        recorded = record["table_sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{sidecar}: not a provenance file of `suite data import` ({exc}); {datafile.how_to_get}") from exc
     if recorded != digest:
         raise DataError(f"{path} changed after its import (sha256 {digest[:12]}..., {sidecar.name} records "
                         f"{str(recorded)[:12]}...): {datafile.how_to_get}")
+    return record
+
+
+def _check_imported(path: Path, table: pd.DataFrame, archs: list, space: Any, record: dict, spec: BenchmarkSpec) -> None:
+    """An imported table is what the subset rule makes: keys = canonical forms, ascending by byte order,
+    the key list's sha256 and the row count as its import recorded them."""
+    import hashlib
+
+    if "key" not in table.columns:
+        raise DataError(f"{path} lacks the column 'key' (written by `suite data import`): {spec.gt_file.how_to_get}")
+    keys = [str(k) for k in table["key"]]
+    for arch_id, arch, key in zip(table.index, archs, keys):
+        if space.canonical(arch) != key:
+            raise DataError(f"{path}: row with index {arch_id}: key {key[:40]!r} is not the canonical form of its arch; "
+                            f"{spec.gt_file.how_to_get}")
+    if any(a.encode() >= b.encode() for a, b in zip(keys, keys[1:])):
+        raise DataError(f"{path}: keys are not in ascending byte order, as the subset rule writes them; "
+                        f"{spec.gt_file.how_to_get}")
+    if record.get("rows") != spec.subset_size or \
+            record.get("subset_keys_sha256") != hashlib.sha256("\n".join(keys).encode()).hexdigest():
+        raise DataError(f"{path}: its rows or key list differ from what {path.with_suffix('.json').name} records; "
+                        f"{spec.gt_file.how_to_get}")
 
 
 @dataclass(frozen=True)

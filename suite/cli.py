@@ -295,6 +295,9 @@ def criteria_table(result, data_dir: Path | None = None) -> str:
             labels.append(f"{last.label} (first {k} batches)")
             for row in rows:
                 row.append(_fmt(values.get(row[0])))
+    partial = result.provenance.get("partial_benchmark")
+    if partial:
+        head += f"\nnote: {result.benchmark.name} is a {partial}"
     return head + "\n" + tabulate(rows, headers=["criterion", *labels], tablefmt="github")
 
 

@@ -37,13 +37,17 @@ def check_estimator(cls: type[Estimator], space: Any, archs: Sequence[Any], seed
     assert cls.summary, f"{cls.name}: a one-line summary is required (it is shown by `suite list`)"
     assert dataclasses.is_dataclass(cls.Config), f"{cls.name}: Config must be a dataclass"
     estimator = cls(**(config or {}))
+    estimator.bind_space(space.name)
     config = estimator.get_config()
     assert json.loads(json.dumps(config)) == config, f"{cls.name}: the config must be JSON-serialisable"
-    assert cls(**config).get_config() == config, f"{cls.name}: Config(**get_config()) must round-trip"
+    again = cls(**config)
+    again.bind_space(space.name)
+    assert again.get_config() == config, f"{cls.name}: Config(**get_config()) must round-trip"
     assert len(archs) >= 3, "give at least 3 architectures"
 
     def scores_of(order: Sequence[Any]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
         est = cls(**config)
+        est.bind_space(space.name)
         ctx = RunContext(space=space, seed=seed, **context)
         est.prepare(ctx)
         return {label: np.asarray(est.score(list(order), ctx, label)) for label in est.snapshots()}, est.components()

@@ -45,7 +45,6 @@ class WorkerSettings:
     """Everything a worker needs to rebuild the run's estimators and context (picklable).
 
     Attributes:
-        space_name: the benchmark's space, for the context.
         benchmark: the benchmark's name (its space is looked up from it).
         estimators: (name, config) pairs, in run order.
         seed: the run's seed.

@@ -48,7 +48,8 @@ def _sources(name: str, tmp_path, monkeypatch) -> list[str]:
         monkeypatch.setattr("suite.data.importers.nb301.load_official_predictor", lambda path: FakeSurrogate())
         path = tmp_path / "genotypes.txt"
         path.write_text("\n".join(NB301.format(a) for a in _distinct(NB301, 6_000, 0)) + "\n")
-        (tmp_path / "xgb_v1.0").mkdir(exist_ok=True)
+        (tmp_path / "xgb_v1.0" / "gnn").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "xgb_v1.0" / "gnn" / "surrogate_model.model").write_bytes(b"stand-in weights")
         return ["--from", str(path), "--surrogate", str(tmp_path / "xgb_v1.0")]
     space, net = (NDS_RESNET, _resnet_net) if name == "nds-resnet" else (NDS_RESNEXTA, _resnexta_net)
     archs = _distinct(space, 5_000 if name == "nds-resnet" else 5_200, 0)
@@ -85,6 +86,8 @@ def test_import_then_run(name, with_networks, tmp_path, monkeypatch, capsys, dat
     keys = "\n".join(bench.table["key"]).encode()
     assert sidecar["subset_keys_sha256"] == hashlib.sha256(keys).hexdigest() and sidecar["rows"] == spec.subset_size
     assert [spec.space.canonical(a) for a in bench.archs] == list(bench.table["key"])
+    if name == "nb301":  # the GT is the ensemble's: its files are recorded
+        assert list(sidecar["surrogate_files"]) == ["gnn/surrogate_model.model"]
     # importing again needs --overwrite
     assert main(["data", "import", name, *_sources(name, tmp_path, monkeypatch), "--data-dir", str(data)]) == 2
     assert "--overwrite" in capsys.readouterr().err
@@ -110,3 +113,10 @@ def test_import_then_run(name, with_networks, tmp_path, monkeypatch, capsys, dat
     oneshot = read_result(out / name / "oneshot" / "seed20.json")
     assert oneshot.estimator.config["sampling"] == "uniform" and oneshot.estimator.config["lr"] in (0.025, 0.05)
     assert all(np.isfinite(oneshot.snapshots[0].scores))
+
+
+def test_the_same_seed_file_three_times_is_refused(tmp_path, capsys):
+    path = tmp_path / "ResNet_rng1.json"
+    path.write_text("[]")
+    assert main(["data", "import", "nds-resnet", *["--from", str(path)] * 3, "--data-dir", str(tmp_path)]) == 2
+    assert "same content" in capsys.readouterr().err

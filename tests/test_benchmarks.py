@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from suite.benchmarks import BENCHMARKS, get_benchmark
@@ -65,6 +67,7 @@ def test_partial_sets_say_so(name):
 def test_run_on_a_partial_set_matches_a_hand_computation(name, estimator, data_dir, tmp_path, capsys):
     out = tmp_path / "r.json"
     assert main(["run", "-e", estimator, "-b", name, "--data-dir", str(data_dir), "--out", str(out), "-q"]) == 0
+    assert f"note: {name} is a partial set" in capsys.readouterr().out  # under the printed criteria
     result = read_result(out)
     bench = get_benchmark(name).load(data_dir)
     cost = getattr(bench.spec.space, "param_count" if estimator == "params" else "flop_count")
@@ -75,6 +78,8 @@ def test_run_on_a_partial_set_matches_a_hand_computation(name, estimator, data_d
     assert "partial set" in result.provenance["partial_benchmark"]
     assert main(["leaderboard", "table", str(tmp_path)]) == 0
     assert f"note: {name} is a partial set" in capsys.readouterr().out
+    assert main(["leaderboard", "table", str(tmp_path), "--json"]) == 0
+    assert [row["partial"] for row in json.loads(capsys.readouterr().out)] == [True]
 
 
 @pytest.mark.parametrize("name, hint", [("nb101", "suite data import nb101"), ("nb301", "suite data import nb301"),
@@ -97,4 +102,57 @@ def test_an_imported_table_edited_afterwards_is_refused(tmp_path):
     write_ground_truth(table, path, ["test_acc"], sources=[])
     path.write_text(path.read_text().replace("94", "95"))
     with pytest.raises(DataError, match="changed after its import"):
+        spec.load(tmp_path)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=40, unique=True), st.data())
+def test_the_subset_rule_depends_only_on_the_keys(keys, data):
+    import hashlib
+
+    from suite.data.importers.common import select_subset
+
+    size = data.draw(st.integers(1, len(keys)))
+    picked = [keys[i] for i in select_subset(keys, size)]
+    shuffled = data.draw(st.permutations(keys))
+    assert [shuffled[i] for i in select_subset(shuffled, size)] == picked  # order of the source: irrelevant
+    assert picked == sorted(picked, key=str.encode) and len(set(picked)) == size
+    by_hand = sorted(keys, key=lambda k: hashlib.sha256(f"0:{k}".encode()).hexdigest())[:size]
+    assert sorted(picked) == sorted(by_hand)
+
+
+def test_a_hand_made_table_with_a_matching_sidecar_is_still_checked(tmp_path):
+    from suite.data.checksums import sha256_file
+    from suite.data.importers.common import write_ground_truth
+
+    spec = get_benchmark("nds-resnet")
+    space = spec.space
+    archs, seen, rng = [], set(), np.random.default_rng(0)
+    while len(archs) < spec.subset_size:
+        for arch in space.sample(rng, 1000):
+            if space.canonical(arch) not in seen and len(archs) < spec.subset_size:
+                seen.add(space.canonical(arch))
+                archs.append(arch)
+    archs.sort(key=lambda a: space.canonical(a).encode())
+    table = pd.DataFrame({"arch": [space.format(a) for a in archs], "key": [space.canonical(a) for a in archs],
+                          "test_acc": np.linspace(80, 95, len(archs))})
+    path = tmp_path / spec.gt_file.relpath
+    write_ground_truth(table, path, ["test_acc"], sources=[])
+    assert len(spec.load(tmp_path).archs) == 5000
+
+    def forge(edit):  # rewrite the table and a sidecar that matches its bytes
+        frame = pd.read_csv(path)
+        edit(frame)
+        frame.to_csv(path, index=False, lineterminator="\n")
+        record = json.loads(path.with_suffix(".json").read_text())
+        record["table_sha256"] = sha256_file(path)
+        path.with_suffix(".json").write_text(json.dumps(record))
+
+    frame = pd.read_csv(path)  # rows 0 and 1 swapped
+    frame.loc[[0, 1], ["arch", "key"]] = frame.loc[[1, 0], ["arch", "key"]].to_numpy()
+    forge(lambda f: f.__setitem__(["arch", "key"], frame[["arch", "key"]].to_numpy()))
+    with pytest.raises(DataError, match="ascending byte order"):
+        spec.load(tmp_path)
+    forge(lambda f: f.__setitem__("key", [*f["key"][:-1], "zzz"]))
+    with pytest.raises(DataError, match="not the canonical form"):
         spec.load(tmp_path)

@@ -50,6 +50,8 @@ def test_with_one_block_every_edge_of_a_cell_uses_the_same_weights():
 
 def test_an_unlocked_block_is_its_parent_plus_its_own_initialisation():
     close = _close(max_blocks=3)
+    optimizer = torch.optim.SGD(close.parameters(), lr=0.1)
+    before = [id(p) for p in optimizer.param_groups[0]["params"]]
     cell = close.cells()[0]
     own = {k: v.clone() for k, v in cell.blocks[1].state_dict().items()}
     parent = {k: v.clone() for k, v in cell.blocks[0].state_dict().items()}
@@ -64,8 +66,8 @@ def test_an_unlocked_block_is_its_parent_plus_its_own_initialisation():
     assert torch.equal(close.gate.logit.weight[1], rows[0][1] + rows[0][0])
     assert torch.equal(close.gate.logit.bias[1], rows[1][1] + rows[1][0])
     assert torch.equal(close.gate.logit.weight[2], rows[0][2])  # the locked row is untouched
-    # unlocked parameters are the same objects, so an optimizer keeps training them
-    assert close.gate.logit.weight is dict(close.named_parameters())["gate.logit.weight"]
+    # in place: the optimizer still holds (and so trains) every tensor, the gate's last layer included
+    assert [id(p) for p in close.parameters()] == before
     close.unlock()
     with pytest.raises(ValueError, match="all 3 blocks"):
         close.unlock()
@@ -174,7 +176,9 @@ def test_config_errors_are_one_line_usage_errors():
 
     cls = get_estimator_class("closenet")
     for bad, fragment in [({"curriculum": "2,3"}, "starting with 1"), ({"curriculum": "1,x"}, "comma-separated"),
-                          ({"score": "synflow"}, "acc or loss"), ({"restart_epoch": -1}, "restart_epoch")]:
+                          ({"score": "synflow"}, "acc or loss"), ({"restart_epoch": -1}, "restart_epoch"),
+                          ({"restart_epoch": 1001}, "restart_epoch"),
+                          ({"temporal_ensemble": 3, "snapshots": "202,1000"}, "spans a curriculum epoch")]:
         with pytest.raises(UsageError, match=fragment):
             cls(**bad)
     estimator = cls()
@@ -308,3 +312,71 @@ def test_nb301_closenet_shares_one_block_routes_and_inherits():
     assert len(routing) == 2 and all(len(r) == 8 and max(r) < 3 for r in routing)
     with torch.no_grad():
         assert torch.equal(net(x, archs[1]), net.subnet(archs[1]).eval()(x))
+
+
+def test_a_locked_block_keeps_its_initialisation_until_it_is_unlocked(tmp_path):
+    settings = _settings(epochs=3, snapshot_epochs=(2, 3), close_curriculum=(1, 3), close_restart=0)
+    trainer = _train(tmp_path, settings)
+    torch.manual_seed(20)  # the trainer's init
+    init = settings.build_supernet().state_dict()
+    at2, at3 = trainer.snapshot_weights("epoch-2"), trainer.snapshot_weights("epoch-3")
+    key = "layers.0.blocks.1.nor_conv_3x3.1.weight"
+    assert torch.equal(at2[key], init[key])  # weight decay and momentum did not touch it while locked
+    assert not torch.equal(at3[key], init[key] + at2["layers.0.blocks.0.nor_conv_3x3.1.weight"])  # it trained
+
+
+def _fixed_logits(net, shape, seed=0):
+    logits = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+    net.gate.forward = lambda arch: logits
+    return logits
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb301"])
+def test_scoring_with_mixed_routing_equals_the_standalone_network(space):
+    from estimators.one_shot.scoring import scoring_mode
+    from suite.spaces import get_space
+
+    if space == "nb201":
+        net = _close(max_blocks=4)
+        archs = sample_archs(np.random.default_rng(5), 3)
+        logits = _fixed_logits(net, (6, 4))
+    else:
+        net = _nb301_close(max_blocks=4)
+        archs = get_space("nb301").sample(np.random.default_rng(5), 3)
+        logits = _fixed_logits(net, (2, 8, 4))
+    for _ in range(3):
+        net.unlock()
+    expected = logits.argmax(dim=-1).tolist()
+    x = torch.randn(4, 3, 32, 32)
+    for arch in archs:
+        assert net.routing(arch) == expected and len({b for row in np.atleast_2d(expected) for b in row}) > 1
+        subnet = net.subnet(arch)
+        with torch.no_grad(), scoring_mode(net, "train"), scoring_mode(subnet, "train"):
+            assert torch.equal(net(x, arch), subnet(x))
+
+
+def test_the_nb201_encoder_is_the_message_passing_of_the_spec():
+    close = _close(max_blocks=2)
+    gate = close.gate
+    arch = Nb201Arch(("nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none"))
+    from suite.spaces.nb201 import EDGES
+
+    ops = {(src, dst): OPS.index(op) for (src, dst), op in zip(EDGES, arch.ops)}
+    with torch.no_grad():
+        h = gate.node_in(torch.cat([gate.input_node, torch.zeros(3, gate.input_node.shape[1])]))
+        for k, (node_map, op_gate) in enumerate(zip(gate.node_maps, gate.op_gates)):
+            s = node_map(h)
+            rows = []
+            for to in range(4):
+                total = s[0] if to == 0 else torch.zeros_like(s[0])
+                for src in range(to):
+                    if ops[(src, to)] != 0:
+                        total = total + torch.sigmoid(op_gate(gate.op_embedding.weight[ops[(src, to)]])) * s[src]
+                rows.append(total)
+            h = torch.stack(rows)
+            h = torch.relu(h) if k < len(gate.node_maps) - 1 else h
+        assert torch.allclose(gate.node_embeddings(arch), h, atol=1e-6)
+        # an edge into node 3 changes node 3 only
+        other = Nb201Arch(arch.ops[:5] + ("nor_conv_3x3",))
+        assert torch.equal(gate.node_embeddings(other)[:3], gate.node_embeddings(arch)[:3])
+        assert not torch.equal(gate.node_embeddings(other)[3], gate.node_embeddings(arch)[3])

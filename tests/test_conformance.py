@@ -15,8 +15,10 @@ from suite.spaces import nb201
 
 #: Configs that keep an estimator quick without changing its contract (one-shot: a tiny supernet
 #: trained for two epochs on 128 images).
-SMALL = {"oneshot": {"epochs": 2, "snapshots": "1,2", "train_images": 128, "batch_size": 64, "init_channels": 4,
-                     "cells_per_stage": 1, "score_batches": 1, "score_batch_size": 32}}
+_TINY_SUPERNET = {"epochs": 2, "snapshots": "1,2", "train_images": 128, "batch_size": 64, "init_channels": 4,
+                  "cells_per_stage": 1, "score_batches": 1, "score_batch_size": 32}
+SMALL = {"oneshot": _TINY_SUPERNET,
+         "closenet": {**_TINY_SUPERNET, "curriculum": "1,2", "restart_epoch": 2}}
 
 
 @pytest.mark.parametrize("cls", list_estimators(), ids=lambda c: c.name)

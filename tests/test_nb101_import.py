@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -77,10 +78,10 @@ def test_table_values_subset_and_provenance(fake, tmp_path):
     assert provenance["sources"] == {source.name: provenance["sources"][source.name]}
     assert len(provenance["sources"][source.name]) == 64
     assert provenance["dropped_outside_space"] == 10 and provenance["pool_size"] == 30
-    # the subset rule: the seeded positions of the key-sorted pool
-    pool = sorted(NB101.canonical(a) for a in inside)
-    positions = np.sort(np.random.default_rng(0).choice(30, size=10, replace=False))
-    assert table["key"].tolist() == [pool[i] for i in positions]
+    # the subset rule: the 10 keys with the smallest sha256("0:<key>"), in key order
+    pool = [NB101.canonical(a) for a in inside]
+    by_hash = sorted(pool, key=lambda k: hashlib.sha256(f"0:{k}".encode()).hexdigest())[:10]
+    assert table["key"].tolist() == sorted(by_hash)
 
 
 def test_same_output_twice_byte_identical(fake, tmp_path):

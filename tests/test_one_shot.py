@@ -275,3 +275,20 @@ def test_one_training_step_is_the_recipe_by_hand(clip):
         assert torch.allclose(trained[key], value, rtol=1e-5, atol=1e-7), key
     untouched = [k for k, p in net.named_parameters() if p.grad is None]
     assert untouched  # ops no sampled architecture used: only weight decay moved them
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb301", "nb101-1shot1-3", "nb101", "nds-resnet", "nds-resnexta"])
+@pytest.mark.parametrize("name", ["oneshot", "closenet"])
+def test_a_bound_config_rebuilds_the_same_estimator(name, space):
+    """Ray workers, `suite merge` and reruns rebuild an estimator from its recorded config."""
+    from suite.registry import get_estimator_class
+
+    cls = get_estimator_class(name)
+    if not cls().supports(space):
+        return
+    bound = cls()
+    bound.bind_space(space)
+    again = cls(**bound.get_config())
+    again.bind_space(space)
+    assert again.get_config() == bound.get_config() and again.settings == bound.settings
+    assert bound.settings.space == space

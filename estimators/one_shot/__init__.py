@@ -73,7 +73,7 @@ class OneShotEstimator(Estimator):
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self._given = frozenset(config)
-        self._space = "nb201"
+        self._space: str | None = None  # until bind_space: the checks that depend on the space wait
         self._trainers: list[SupernetTrainer] = []
         self._loaded: tuple[str, list] | None = None
         self._resolve()
@@ -99,14 +99,15 @@ class OneShotEstimator(Estimator):
             raise UsageError(f"oneshot: snapshots must be ascending epochs in [1, epochs={c.epochs}]; got {c.snapshots!r}")
         checks = [
             (c.sampling in SAMPLERS, f"sampling must be one of {', '.join(SAMPLERS)}"),
-            (self._space == "nb201" or c.sampling == "uniform",
+            (self._space in (None, "nb201") or c.sampling == "uniform",
              f"sampling={c.sampling} is defined on NB201 cells only; use sampling=uniform on {self._space}"),
             (c.score in SCORES, f"score must be acc, loss or one of {', '.join(TRAINED_MEASURES)}"),
             (c.score_bn in BN_MODES, "score_bn must be train or eval"),
             (c.temporal_ensemble >= 1, "temporal_ensemble must be at least 1"),
             (c.score_batches >= 0 and c.score_batch_size >= 0, "score_batches and score_batch_size must be >= 0"),
             (c.init_channels >= 1 and c.cells_per_stage >= 0, "init_channels must be >= 1 and cells_per_stage >= 0"),
-            (self._space in ("nds-resnet", "nds-resnexta") or c.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
+            (self._space in (None, "nds-resnet", "nds-resnexta") or c.cells_per_stage >= 1,
+             "cells_per_stage must be >= 1"),
             (c.batch_size >= 1 and c.train_images >= 1, "batch_size and train_images must be >= 1"),
             (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
         ]
@@ -116,8 +117,9 @@ class OneShotEstimator(Estimator):
         if c.sampling == "fairnas" and c.mc_samples != 1:
             raise UsageError(f"oneshot: fairnas trains one architecture per operation each step; drop mc_samples={c.mc_samples}")
         options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
-        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space)
-        if self._space != "nb201":
+        # Unbound (no benchmark yet, e.g. a bare conformance check): NB201, the defaults' space.
+        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space or "nb201")
+        if self._space is not None:
             supernet_options(self._space, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
         measure = c.score not in ("acc", "loss")
         self.score_batch_size = c.score_batch_size or (128 if measure else 500)

@@ -68,8 +68,17 @@ class CloseNetEstimator(OneShotEstimator):
             raise UsageError(f"closenet: curriculum must be comma-separated epochs, got {c.curriculum!r}") from None
         if not curriculum or curriculum[0] != 1 or list(curriculum) != sorted(curriculum):
             raise UsageError(f"closenet: curriculum must be ascending epochs starting with 1; got {c.curriculum!r}")
-        if c.restart_epoch < 0:
-            raise UsageError("closenet: restart_epoch must be >= 0 (0: no restart)")
+        if c.restart_epoch != 0 and not 2 <= c.restart_epoch <= c.epochs:
+            raise UsageError(f"closenet: restart_epoch must be 0 (no restart) or in [2, epochs={c.epochs}]")
+        k = c.temporal_ensemble
+        for snap in self.settings.snapshot_epochs:  # a snapshot must not average weights across an unlock
+            if any(snap - k + 1 < start <= snap for start in curriculum if start > 1):
+                raise UsageError(f"closenet: the temporal ensemble of snapshot {snap} (epochs {snap - k + 1}..{snap}) "
+                                 "spans a curriculum epoch; move the snapshot or shorten temporal_ensemble")
+        limit = {"nds-resnet": 23, "nds-resnexta": 15}.get(self._space or "", None)
+        if limit is not None and len(curriculum) > limit:
+            raise UsageError(f"closenet: {self._space} has {limit} shared block positions; the curriculum "
+                             f"unlocks {len(curriculum)} blocks")
         if c.score not in ("acc", "loss"):
             raise UsageError("closenet: score must be acc or loss (zero-shot measures on CLOSENet weights are "
                              "not defined yet)")

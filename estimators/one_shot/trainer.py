@@ -116,6 +116,19 @@ class TrainSettings(TrainOptions):
         return sum(1 for start in self.close_curriculum if start <= epoch)
 
 
+def give_gradients(model: nn.Module) -> None:
+    """A zero gradient for every parameter that trains, so that weight decay and momentum act on
+    ops the step did not sample (as the released code's in-place zeroing does once an op has run);
+    none for the blocks a CLOSENet has not unlocked yet, so they keep their initialisation until then
+    (SGD and gradient clipping skip parameters without a gradient)."""
+    locked = {id(p) for p in getattr(model, "locked_parameters", list)()}
+    for p in model.parameters():
+        if id(p) in locked:
+            p.grad = None
+        elif p.grad is None:
+            p.grad = torch.zeros_like(p)
+
+
 def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
     """The generator of one step's crops, flips and architectures: a pure function of its position."""
     state = np.random.SeedSequence([seed, epoch, step, 0x5EED]).generate_state(2, dtype=np.uint32)
@@ -203,11 +216,10 @@ class SupernetTrainer:
         optimizer = torch.optim.SGD(model.parameters(), lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=s.plateau_factor,
                                                                patience=s.plateau_patience)
-        for p in model.parameters():  # every parameter has a (zero) gradient from the first step on
-            p.grad = torch.zeros_like(p)
         if s.close_curriculum:  # the blocks of epoch 1 (a checkpoint, when there is one, restores the level)
             while int(model.level) < s.blocks_at(1):
                 model.unlock()
+        give_gradients(model)
         meter = _EpochLoss()
         loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt",
                              {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter},
@@ -247,6 +259,7 @@ class SupernetTrainer:
                 self._start_close_epoch(epoch + 2, model, optimizer, scheduler, mean_loss)
 
         loop.restore()  # here, to know where the progress bar starts
+        give_gradients(model)  # the restored level decides which blocks train
         with Progress(s.epochs * steps, loop.epoch * steps + loop.step, desc=f"supernet seed {self.seed}",
                       mode=self.progress, unit="step") as bar:
             loop.run(s.epochs, steps, step, on_epoch_end=end_of_epoch)
@@ -260,6 +273,7 @@ class SupernetTrainer:
         s = self.settings
         while int(model.level) < s.blocks_at(epoch):
             model.unlock()
+        give_gradients(model)
         if epoch == s.close_restart:
             optimizer.state.clear()
             for group in optimizer.param_groups:

@@ -79,7 +79,7 @@ NB301_GROUND_TRUTH = DataFile(
     sha256=None,
     content_sha256=None,
     hub_repo=None,
-    how_to_get="build it with `suite data import nb301 --from GENOTYPES --surrogate nb_models/xgb_v1.0` "
+    how_to_get="build it with `suite data import nb301 --from GENOTYPES --surrogate nb_models_1.0/xgb_v1.0` "
     "(the NAS-Bench-301 v1.0 surrogate ensemble; needs the `nasbench301` package) or run `suite data pull nb301`",
 )
 NDS_RESNET_GROUND_TRUTH = DataFile(

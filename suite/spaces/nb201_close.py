@@ -174,6 +174,10 @@ class Nb201CloseSupernet(nn.Module):
     def cells(self) -> list[Nb201CloseCell]:
         return [m for m in self.layers if isinstance(m, Nb201CloseCell)]
 
+    def locked_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the blocks not unlocked yet (no gradient until they are)."""
+        return [p for cell in self.cells() for block in cell.blocks[int(self.level):] for p in block.parameters()]
+
     def routing(self, arch: Nb201Arch) -> list[int]:
         """The block of each edge at scoring: the argmax of the unlocked logits."""
         with torch.no_grad():

@@ -149,6 +149,11 @@ class Nb301CloseSupernet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.register_buffer("level", torch.tensor(1, dtype=torch.long))
 
+    def locked_parameters(self) -> list[nn.Parameter]:
+        """The parameters of the blocks not unlocked yet (no gradient until they are)."""
+        return [p for cell in self.cells for blocks in cell.block_sets() for block in blocks[int(self.level):]
+                for p in block.parameters()]
+
     def routing(self, arch: Nb301Arch) -> list[list[int]]:
         """Per cell kind (normal, reduce), the block of each pair at scoring (argmax of the unlocked logits)."""
         with torch.no_grad():

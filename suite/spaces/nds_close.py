@@ -64,6 +64,10 @@ class NdsCloseSupernet(NdsSupernet):
         self.register_buffer("level", torch.tensor(1, dtype=torch.long))
         self.register_buffer("block_of", torch.zeros(self.positions, dtype=torch.long))
 
+    def locked_parameters(self) -> list[torch.nn.Parameter]:
+        """The parameters of the pool blocks not unlocked yet (no gradient until they are)."""
+        return [p for stage in self.stages for block in list(stage)[1 + int(self.level):] for p in block.parameters()]
+
     def groups(self) -> list[tuple[int, int, int]]:
         """The current (start, end, block) groups of positions."""
         out, start = [], 0

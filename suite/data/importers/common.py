@@ -24,14 +24,17 @@ from suite.errors import DataError
 #: Seed of the standard-subset draw (part of the protocol: changing it is a new protocol version).
 SUBSET_SEED = 0
 SUBSET_RULE = (
-    "pool = the source's architectures in the space, one per canonical key, sorted by key "
-    "(byte order); when the pool is larger than the subset size n, take the positions "
-    "numpy.random.default_rng(0).choice(len(pool), n, replace=False), sorted; index = rank in that order"
+    "pool = the source's architectures in the space, one per canonical key; when the pool is larger "
+    "than the subset size n, keep the n keys with the smallest sha256(f'{seed}:{key}') (seed 0, UTF-8, "
+    "hex digests compared as strings); the subset is sorted by key (byte order) and index = rank"
 )
 
 
 def select_subset(keys: Sequence[str], size: int, seed: int = SUBSET_SEED) -> np.ndarray:
     """Positions (into ``keys``) of the standard subset, in ascending key order.
+
+    The draw ranks each key by ``sha256(f"{seed}:{key}")``: a seeded uniform choice of ``size`` keys
+    that depends on nothing but the keys (not their order, not a numpy version's generator stream).
 
     Args:
         keys: canonical key of every pool member (distinct).
@@ -48,11 +51,8 @@ def select_subset(keys: Sequence[str], size: int, seed: int = SUBSET_SEED) -> np
     if len(keys) < size:
         raise DataError(f"the source holds {len(keys)} architectures of the space, fewer than the "
                         f"standard subset's {size}; is it the complete official release?")
-    order = np.array(sorted(range(len(keys)), key=lambda i: keys[i].encode()), dtype=np.int64)
-    if len(keys) == size:
-        return order
-    picked = np.sort(np.random.default_rng(seed).choice(len(keys), size=size, replace=False))
-    return order[picked]
+    chosen = sorted(range(len(keys)), key=lambda i: hashlib.sha256(f"{seed}:{keys[i]}".encode()).hexdigest())[:size]
+    return np.array(sorted(chosen, key=lambda i: keys[i].encode()), dtype=np.int64)
 
 
 def write_ground_truth(table: pd.DataFrame, out_path: Path, gt_columns: Sequence[str],

@@ -6,6 +6,7 @@ benchmark's path in the data directory (with its provenance sidecar).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +41,11 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
         raise UsageError(f"{name} also needs --surrogate: the NAS-Bench-301 v1.0 ensemble folder (nb_models_1.0/xgb_v1.0)")
     if not needs_surrogate and surrogate is not None:
         raise UsageError(f"{name} takes no --surrogate")
+    from suite.data.checksums import sha256_file
+
+    digests = [sha256_file(p) for p in sources]
+    if len(set(digests)) != len(digests):
+        raise UsageError(f"{name}: two --from files have the same content; give each official file once")
     out_path = Path(data_dir) / get_benchmark(name).gt_file.relpath
     if out_path.exists() and not overwrite:
         raise UsageError(f"{out_path} exists; pass --overwrite to rebuild it")
@@ -50,7 +56,13 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
     elif name == "nb301":
         from suite.data.importers.nb301 import import_nb301, load_official_predictor, read_genotype_list
 
-        import_nb301(read_genotype_list(sources[0]), load_official_predictor(surrogate), out_path, sources=sources)
+        sidecar = import_nb301(read_genotype_list(sources[0]), load_official_predictor(surrogate), out_path,
+                               sources=sources)
+        # the GT is the ensemble's: record every file of it (relative path -> sha256)
+        record = json.loads(sidecar.read_text())
+        record["surrogate_files"] = {str(p.relative_to(surrogate)): sha256_file(p)
+                                     for p in sorted(Path(surrogate).rglob("*")) if p.is_file()}
+        sidecar.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     elif name == "nds-resnet":
         from suite.data.importers.nds import import_nds_resnet
 

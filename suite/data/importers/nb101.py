@@ -50,7 +50,11 @@ def load_official_api(path: str | Path) -> Any:
         from nasbench import api  # type: ignore[import-not-found]
     except ImportError:
         raise DataError(f"reading {path.name} needs the `nasbench` package: {API_HINT}") from None
-    return api.NASBench(str(path))
+    try:
+        return api.NASBench(str(path))
+    except Exception as exc:  # the official loader raises whatever TF raises on a damaged file
+        raise DataError(f"{path}: the nasbench API cannot read it ({type(exc).__name__}: {exc}); "
+                        "is it the official .tfrecord, downloaded completely?") from None
 
 
 def _mean_accuracy(runs: Sequence[dict], field: str, where: str) -> float:

@@ -118,7 +118,10 @@ def load_official_predictor(path: str | Path) -> Any:
     if not path.is_dir() or not any(path.rglob("*surrogate_model.model")):
         raise DataError(f"{path}: no NB301 surrogate ensemble here (no *surrogate_model.model files); pass the "
                         "folder nb_models_1.0/xgb_v1.0 of the official v1.0 model download")
-    return nasbench301.load_ensemble(str(path))
+    try:
+        return nasbench301.load_ensemble(str(path))
+    except Exception as exc:  # the official loader's errors are its dependencies' (xgboost, lightgbm, ...)
+        raise DataError(f"{path}: nasbench301 cannot load the ensemble ({type(exc).__name__}: {exc})") from None
 
 
 def import_nb301(genotypes: Iterable[str], predictor: Any, out_path: str | Path, size: int = SUBSET_SIZE,
