@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 from test_one_shot import TINY, FakeCifar
+from test_one_shot import _train as train_or_crash
 
-from estimators.one_shot.sampling import Sampler
 from estimators.one_shot.trainer import SupernetTrainer
 from suite.errors import UsageError
 from suite.spaces.nb201 import NB201, OPS, Nb201Arch, sample_archs
@@ -102,25 +102,8 @@ def test_training_routes_through_the_gate_and_scoring_through_its_argmax():
 
 
 def _train(tmp_path, settings=CLOSE, fail_at=None, name="run"):
-    trainer = SupernetTrainer(settings, seed=20, cifar=FakeCifar, device=torch.device("cpu"),
-                              work_root=tmp_path / name, checkpoint_every=2)
-    if fail_at is not None:
-        draws, original = {"n": 0}, Sampler.draw
-
-        def crashing(self, generator):
-            draws["n"] += 1
-            if draws["n"] == fail_at:
-                raise KeyboardInterrupt("killed")
-            return original(self, generator)
-
-        Sampler.draw = crashing
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                trainer.train()
-        finally:
-            Sampler.draw = original
-    trainer.train()
-    return trainer
+    """test_one_shot's crash-and-resume trainer (seed 2020) on CLOSENet settings."""
+    return train_or_crash(tmp_path, settings, fail_at=fail_at, name=name)
 
 
 def _settings(**changes):
@@ -317,7 +300,7 @@ def test_nb301_closenet_shares_one_block_routes_and_inherits():
 def test_a_locked_block_keeps_its_initialisation_until_it_is_unlocked(tmp_path):
     settings = _settings(epochs=3, snapshot_epochs=(2, 3), close_curriculum=(1, 3), close_restart=0)
     trainer = _train(tmp_path, settings)
-    torch.manual_seed(20)  # the trainer's init
+    torch.manual_seed(2020)  # the trainer's init
     init = settings.build_supernet().state_dict()
     at2, at3 = trainer.snapshot_weights("epoch-2"), trainer.snapshot_weights("epoch-3")
     key = "layers.0.blocks.1.nor_conv_3x3.1.weight"

@@ -55,6 +55,23 @@ def straight_through_gumbel(logits: torch.Tensor, temperature: float = GUMBEL_TE
     return hard - soft.detach() + soft
 
 
+def add_gate_layers(gate: nn.Module, max_blocks: int, op_dim: int, hidden_dim: int, layer_dims: tuple[int, ...],
+                    mlp_hidden: int, mlp_layers: int, mlp_dropout: float) -> None:
+    """Give a gate its message-passing maps (``node_maps``: node state -> width, no bias;
+    ``op_gates``: op embedding -> per-channel gate) and its head (``mlp`` over [h(from), h(to)],
+    then ``logit``: one logit per block). Shared by the NB201 and NB301 gates."""
+    dims = (hidden_dim, *layer_dims)
+    gate.node_maps = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
+    gate.op_gates = nn.ModuleList(nn.Linear(op_dim, b) for b in dims[1:])
+    layers: list[nn.Module] = []
+    width = 2 * dims[-1]
+    for _ in range(mlp_layers):
+        layers += [nn.Linear(width, mlp_hidden), nn.ReLU(), nn.Dropout(mlp_dropout)]
+        width = mlp_hidden
+    gate.mlp = nn.Sequential(*layers)
+    gate.logit = nn.Linear(width, max_blocks)
+
+
 class Nb201Gate(nn.Module):
     """Architecture -> per-edge logits over the blocks: [6, max_blocks].
 
@@ -73,16 +90,7 @@ class Nb201Gate(nn.Module):
         self.register_buffer("other_nodes", torch.zeros(N_NODES - 1, node_dim), persistent=False)
         self.node_in = nn.Linear(node_dim, hidden_dim)
         self.op_embedding = nn.Embedding(len(OPS), op_dim)
-        dims = (hidden_dim, *layer_dims)
-        self.node_maps = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
-        self.op_gates = nn.ModuleList(nn.Linear(op_dim, b) for b in dims[1:])
-        layers: list[nn.Module] = []
-        width = 2 * dims[-1]
-        for _ in range(mlp_layers):
-            layers += [nn.Linear(width, mlp_hidden), nn.ReLU(), nn.Dropout(mlp_dropout)]
-            width = mlp_hidden
-        self.mlp = nn.Sequential(*layers)
-        self.logit = nn.Linear(width, max_blocks)
+        add_gate_layers(self, max_blocks, op_dim, hidden_dim, layer_dims, mlp_hidden, mlp_layers, mlp_dropout)
 
     def node_embeddings(self, arch: Nb201Arch) -> torch.Tensor:
         """float [4, layer_dims[-1]]: the encoder's embedding of each node of ``arch``'s cell."""

@@ -24,7 +24,7 @@ from torch import nn
 
 from suite.spaces.nb301 import N_INTERMEDIATE, OPS, Nb301Arch
 from suite.spaces.nb301_network import Nb301Network, build_skeleton, cell_forward, make_op, make_preprocess
-from suite.spaces.nb201_close import GatedEdge, straight_through_gumbel
+from suite.spaces.nb201_close import GatedEdge, add_gate_layers, straight_through_gumbel
 
 N_CELL_NODES = 2 + N_INTERMEDIATE
 
@@ -40,16 +40,7 @@ class Nb301Gate(nn.Module):
         self.step_node = nn.Parameter(torch.zeros(2, 1, node_dim))
         self.node_in = nn.Linear(node_dim, hidden_dim)
         self.op_embedding = nn.Parameter(torch.randn(len(OPS), op_dim))  # index 0 of the lookup: none (zeros)
-        dims = (hidden_dim, *layer_dims)
-        self.node_maps = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
-        self.op_gates = nn.ModuleList(nn.Linear(op_dim, b) for b in dims[1:])
-        layers: list[nn.Module] = []
-        width = 2 * dims[-1]
-        for _ in range(mlp_layers):
-            layers += [nn.Linear(width, mlp_hidden), nn.ReLU(), nn.Dropout(mlp_dropout)]
-            width = mlp_hidden
-        self.mlp = nn.Sequential(*layers)
-        self.logit = nn.Linear(width, max_blocks)
+        add_gate_layers(self, max_blocks, op_dim, hidden_dim, layer_dims, mlp_hidden, mlp_layers, mlp_dropout)
 
     def node_embeddings(self, arch: Nb301Arch) -> torch.Tensor:
         """float [2, 6, layer_dims[-1]]: node embeddings of the normal and the reduction cell."""

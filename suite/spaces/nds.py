@@ -444,7 +444,8 @@ class _NdsSpace:
     block_type: str
 
     def parse(self, text: str):
-        raise NotImplementedError
+        """Each space parses its own string (``parse_resnet`` / ``parse_resnexta``)."""
+        raise NotImplementedError(f"{type(self).__name__} must define parse")
 
     def format(self, arch: NdsArch) -> str:
         if not isinstance(arch, self.arch_type):
