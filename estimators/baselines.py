@@ -1,4 +1,4 @@
-"""The trivial baselines: model size, compute, and chance."""
+"""The trivial baselines: model size and compute; and chance, a reference line."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class RandomScore(Estimator):
     """
 
     name = "random"
-    family = "baseline"
+    family = "reference"  # the chance level: shown as a reference line, never ranked
     summary = "seeded uniform random score: the chance level of every criterion"
 
     def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:

@@ -18,14 +18,14 @@ plt.rcParams.update({"svg.hashsalt": "nas-estimator-suite", "svg.fonttype": "non
 FAMILY_COLORS = {"zero-shot": "#1f77b4", "one-shot": "#d62728", "baseline": "#7f7f7f", "reference": "#2ca02c"}
 
 
-def _svg(fig) -> str:
+def svg_text(fig) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
 
 
-def _png(fig) -> bytes:
+def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
@@ -47,7 +47,7 @@ def quality_vs_cost(points: list[dict]) -> str:
         if any(p["family"] == family for p in points):
             ax.scatter([], [], color=color, label=family)
     ax.legend(loc="lower right", fontsize=7, frameon=False)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def score_vs_truth(scores: np.ndarray, gt: np.ndarray, title: str) -> bytes:
@@ -62,7 +62,7 @@ def score_vs_truth(scores: np.ndarray, gt: np.ndarray, title: str) -> bytes:
     ax.set_ylabel("ground truth")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def criteria_vs_budget(labels: list[str], values: dict[str, list[float]]) -> str:
@@ -74,7 +74,7 @@ def criteria_vs_budget(labels: list[str], values: dict[str, list[float]]) -> str
     ax.set_xlabel("training budget (snapshot)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def distribution(values: np.ndarray, xlabel: str) -> str:
@@ -84,4 +84,4 @@ def distribution(values: np.ndarray, xlabel: str) -> str:
     ax.set_xlabel(xlabel)
     ax.set_ylabel("architectures")
     ax.grid(alpha=0.3)
-    return _svg(fig)
+    return svg_text(fig)

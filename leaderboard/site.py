@@ -82,7 +82,7 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
                env.get_template("benchmark.html.j2").render(**common, **_benchmark_page(loaded[bench], out), root="../",
                                                             title=bench))
         pages += 1
-    families = sorted({row["family"] for t in tables for row in t["rows"]})
+    families = sorted({row["family"] for t in tables for row in t["rows"]})  # reference lines are not filtered
     _write(out / "index.html", env.get_template("index.html.j2").render(
         **common, tables=tables, criteria=HEADLINE, families=families, resamples=resamples, root="", title="Leaderboard"))
     return BuildReport(out=out, pages=pages + 1, accepted=len(accepted), rejected=rejected)
@@ -167,24 +167,61 @@ def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples
             std = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else float("nan")
             text = _fmt(mean) + (f" ± {_fmt(std)}" if np.isfinite(std) else "")
             cells.append({"text": text, "sort": _fmt(mean, 6) if np.isfinite(mean) else ""})
-        hours = float(np.mean([i.result.provenance.get("wall_time_s", 0.0) for i in items])) / 3600
+        hours, cost_source = _cost_hours(items)
         config = json.loads(key[2])
         rows.append({
             "key": key, "estimator": key[1], "family": items[0].result.estimator.family, "slug": _slug(key),
             "config_note": "; ".join(filter(None, [", ".join(f"{k}={v}" for k, v in sorted(config.items())), key[3]])),
             "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
-            "hours": f"{hours:.6f}", "hours_text": f"{hours:.4f}", "device": _device(items[0]),
+            "hours": f"{hours:.6f}", "hours_text": _hours_text(hours), "cost_source": cost_source,
+            "device": _device(items[0]),
         })
     rows.sort(key=lambda r: (-(float(r["kd"]) if r["kd"] else -9), r["estimator"], r["key"][2]))
+    # Reference lines (family "reference") put the ranking in context but never take part in it:
+    # no rank, and no significance test against a neighbour.
+    references = [r for r in rows if r["family"] == "reference"]
+    rows = [r for r in rows if r["family"] != "reference"]
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
     _bootstrap(rows, groups, benchmark, resamples)
+    _bootstrap(references, groups, benchmark, resamples, compare_neighbours=False)
     points = [{"name": r["estimator"], "family": r["family"], "kd": float(r["kd"] or 0), "hours": float(r["hours"])}
-              for r in rows]
+              for r in rows + references]
     _write(out / "plots" / f"{bench}-quality-vs-cost.svg", plots.quality_vs_cost(points))
-    return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "rows": rows}
+    return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "rows": rows,
+            "references": references}
 
 
-def _bootstrap(rows: list[dict], groups, benchmark, resamples: int) -> None:
-    """KD intervals and neighbour significance on the architectures every row scored."""
+def _cost_hours(items: list[Accepted]) -> tuple[float, str]:
+    """Mean device-hours of one run over the seeds, and where the figure comes from.
+
+    A result whose estimator recorded the cost of what it stands for (a reference line's training,
+    ``provenance.estimator_record.cost.seconds_per_arch``) is charged that for each architecture it
+    scored; any other is charged its run's wall time.
+    """
+    hours, sources = [], set()
+    for item in items:
+        result = item.result
+        record = result.provenance.get("estimator_record")
+        cost = record.get("cost") if isinstance(record, dict) else None
+        per_arch = cost.get("seconds_per_arch") if isinstance(cost, dict) else None
+        if result.estimator.family != "reference":  # an estimator's own cost is its run's wall time
+            per_arch = None
+        if isinstance(per_arch, (int, float)) and np.isfinite(per_arch):
+            hours.append(float(per_arch) * len(result.arch_ids) / 3600)
+            sources.add(str(cost.get("source", "recorded by the estimator")))
+        else:
+            hours.append(float(result.provenance.get("wall_time_s", 0.0)) / 3600)
+            sources.add("wall time of the run")
+    return float(np.mean(hours)), "; ".join(sorted(sources))
+
+
+def _hours_text(hours: float) -> str:
+    return f"{hours:,.0f}" if hours >= 100 else f"{hours:.4f}"
+
+
+def _bootstrap(rows: list[dict], groups, benchmark, resamples: int, compare_neighbours: bool = True) -> None:
+    """KD intervals, and (``compare_neighbours``) neighbour significance, on the architectures every row scored."""
     per_row = []
     common = None
     for row in rows:
@@ -206,7 +243,7 @@ def _bootstrap(rows: list[dict], groups, benchmark, resamples: int) -> None:
     for r, row in enumerate(rows):
         ci = stats.interval(samples[r])
         row.update(ci_text=f"{ci.low:.3f}, {ci.high:.3f}", ci_low=f"{ci.low:.6f}",
-                   significant=r + 1 < len(rows) and stats.differs(samples[r], samples[r + 1]))
+                   significant=compare_neighbours and r + 1 < len(rows) and stats.differs(samples[r], samples[r + 1]))
 
 
 def _device(item: Accepted) -> str:

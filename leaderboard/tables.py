@@ -41,9 +41,11 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
 
 
 def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Mean and std over seeds per (benchmark, estimator, config), sorted by benchmark then KD (best first).
+    """Mean and std over seeds per (benchmark, estimator, config), sorted by benchmark, then the ranked
+    rows by KD (best first), then the reference lines by KD.
 
-    Columns: benchmark, estimator, family, config, sample (0: the whole subset), seeds, complete, partial
+    Columns: rank (1.. per benchmark; <NA> for a reference line, which is never ranked), reference,
+    benchmark, estimator, family, config, sample (0: the whole subset), seeds, complete, partial
     (a partial real-data set, not the benchmark), n, and ``<criterion>`` /
     ``<criterion> std`` for each criterion (std is NaN with a single seed).
     """
@@ -57,7 +59,13 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
         values = pd.to_numeric(frame[name], errors="coerce")
         table[name] = values.groupby([frame[k] for k in keys], sort=False).mean().to_numpy()
         table[f"{name} std"] = values.groupby([frame[k] for k in keys], sort=False).std(ddof=1).to_numpy()
-    return table.sort_values(["benchmark", criteria[0]], ascending=[True, False], na_position="last").reset_index(drop=True)
+    table["reference"] = table["family"] == "reference"
+    table = table.sort_values(["benchmark", "reference", criteria[0]], ascending=[True, True, False],
+                              na_position="last").reset_index(drop=True)
+    # Reference lines (family "reference") are listed after the ranked rows and take no rank.
+    ranks = table[~table["reference"]].groupby("benchmark", sort=False).cumcount() + 1
+    table["rank"] = ranks.reindex(table.index).astype("Int64")
+    return table
 
 
 def load_comparison(roots: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:

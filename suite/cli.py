@@ -432,40 +432,106 @@ def submit_cmd(path, root, key_path, principal, overwrite, open_pr, data_dir, ca
 
 @cli.group("data")
 def data_group() -> None:
-    """Data files the suite knows."""
+    """Data files the suite knows: list, pull, import, verify, push."""
+
+
+def _short(digest: str | None) -> str:
+    return f"{digest[:12]}..." if digest else "-"
+
+
+@data_group.command("list")
+@_data_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def data_list(data_dir, cache_dir, as_json) -> None:
+    """Every dataset and ground-truth table the suite knows: installed or not, version, size (bytes),
+    sha256 (pinned, and actual when installed) and where it comes from."""
+    from suite.data.inventory import entries
+
+    rows = entries(paths.data_dir(data_dir))
+    if as_json:
+        click.echo(json.dumps({"data_dir": str(paths.data_dir(data_dir)), "files": [e.to_json() for e in rows]},
+                              indent=1))
+        return
+    table = [[e.name, e.kind, "yes" if e.installed else "no", e.version, "-" if e.size is None else e.size,
+              f"content {_short(e.content_sha256_pinned)}" if e.content_sha256_pinned else _short(e.sha256_pinned),
+              _short(e.sha256), e.source] for e in rows]
+    click.echo(f"data directory: {paths.data_dir(data_dir)}")
+    click.echo(tabulate(table, headers=["name", "kind", "installed", "version", "bytes", "pinned sha256",
+                                        "actual sha256", "source"], tablefmt="github"))
+
+
+@data_group.command("verify")
+@_data_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
+def data_verify(data_dir, cache_dir, as_json) -> None:
+    """Re-hash every installed file (CIFAR-10 by its decoded content, pinned tables by sha256, imported
+    tables against their sidecars): ok / mismatch / missing / unpinned. Exit status 3 on a mismatch."""
+    from suite.data.inventory import verify
+    from suite.errors import VerificationError
+
+    checks = verify(paths.data_dir(data_dir), paths.cache_dir(cache_dir))
+    if as_json:
+        click.echo(json.dumps({"data_dir": str(paths.data_dir(data_dir)), "ok": not any(c.failed for c in checks),
+                               "files": [c.to_json() for c in checks]}, indent=1))
+    else:
+        click.echo(tabulate([[c.name, c.status, c.detail] for c in checks], headers=["name", "status", "detail"],
+                            tablefmt="github"))
+    failed = [c.name for c in checks if c.failed]
+    if failed:
+        raise VerificationError(f"{len(failed)} installed file(s) failed: {', '.join(failed)}; re-pull or re-import "
+                                "them (`suite data pull NAME`)")
 
 
 @data_group.command("pull")
 @click.argument("name")
 @_data_options
-@click.option("--repo", default=None, help="Hub dataset repository to pull from.")
-@click.option("--revision", default=None, help="Revision (tag, branch or commit).")
-@click.option("--offline", is_flag=True, help="Use only the local hub cache.")
+@click.option("--repo", default=None, help="Hub dataset repository [env SUITE_HUB_REPO; default the suite's].")
+@click.option("--revision", default=None,
+              help="Tag, branch or commit [env SUITE_HUB_REVISION; default the pinned tag].")
+@click.option("--offline", is_flag=True, help="Use only the local hub cache [env HF_HUB_OFFLINE=1].")
 def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
-    """Download NAME (cifar10, nb201) from the hub, verify it, install it in the data directory."""
-    from suite.data.cifar10 import load_cifar10_train
+    """Download NAME (see `suite data list`) from the hub, verify it, install it in the data directory."""
     from suite.data.hub import pull
 
-    target = pull(name, paths.data_dir(data_dir), repo_id=repo, revision=revision, offline=offline)
-    if name == "cifar10":  # CIFAR-10 is verified on its decoded content
-        load_cifar10_train(paths.data_dir(data_dir), paths.cache_dir(cache_dir))
+    target = pull(name, paths.data_dir(data_dir), repo_id=repo, revision=revision, offline=offline,
+                  cache_dir=paths.cache_dir(cache_dir))
     click.echo(f"installed {target}")
 
 
 @data_group.command("import")
 @click.argument("name")
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="An official release file (repeat for several, e.g. the three NDS ResNet seed files).")
+              help="An official release file or folder (repeat for several, e.g. the three NDS ResNet seed files).")
 @click.option("--surrogate", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="nb301: the NAS-Bench-301 v1.0 ensemble folder (nb_models_1.0/xgb_v1.0).")
+@click.option("--trust-pickle", is_flag=True,
+              help="nb201: let the official API unpickle the release (pickles can run code; use official files).")
 @click.option("--overwrite", is_flag=True, help="Rebuild a table that exists.")
 @_data_options
-def data_import(name, sources, surrogate, overwrite, data_dir, cache_dir) -> None:
-    """Build NAME's ground-truth table (nb101, nb301, nds-resnet, nds-resnexta) from the official release."""
+def data_import(name, sources, surrogate, trust_pickle, overwrite, data_dir, cache_dir) -> None:
+    """Build NAME's ground-truth table (nb201, nb101, nb301, nds-resnet, nds-resnexta) from the official release."""
     from suite.data.importers.dispatch import run_import
 
-    target = run_import(name, list(sources), paths.data_dir(data_dir), surrogate, overwrite)
-    click.echo(f"wrote {target} and its provenance {target.with_suffix('.json').name}")
+    target = run_import(name, list(sources), paths.data_dir(data_dir), surrogate, overwrite, trust_pickle)
+    note = " (matches the protocol's pinned sha256)" if name == "nb201" else ""
+    click.echo(f"wrote {target} and its provenance {target.with_suffix('.json').name}{note}")
+
+
+@data_group.command("push")
+@click.argument("source_dir", metavar="DATA_DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--repo", required=True, help="Hub dataset repository to publish to (OWNER/NAME).")
+@click.option("--revision", default=None, help="Tag to create [default the suite's pinned tag].")
+@click.option("--dry-run", is_flag=True, help="Verify and print what would be uploaded; upload nothing.")
+def data_push(source_dir, repo, revision, dry_run) -> None:
+    """Maintainers: verify DATA_DIR against the manifest, upload its suite files, tag the revision
+    (token: HF_TOKEN, never printed)."""
+    from suite.data.hub import push
+
+    plan = push(source_dir, repo, revision, dry_run=dry_run)
+    click.echo(tabulate([[f.path_in_repo, f.size, _short(f.sha256)] for f in plan.files],
+                        headers=["path in repo", "bytes", "sha256"], tablefmt="github"))
+    verb = "would upload" if dry_run else "uploaded"
+    click.echo(f"{verb} {len(plan.files)} file(s) to hub dataset {plan.repo} and tag {plan.revision}")
 
 
 @cli.group("leaderboard")
@@ -478,6 +544,8 @@ def leaderboard_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def leaderboard_table(roots, as_json) -> None:
     """Headline criteria per benchmark and estimator (mean over seeds) from the result files under ROOTS."""
+    import pandas as pd
+
     from leaderboard.tables import load_comparison
     from suite.metrics import HEADLINE
 
@@ -489,9 +557,13 @@ def leaderboard_table(roots, as_json) -> None:
         return
     if table.empty:
         raise UsageError("no readable result files found; run `suite run` first or name a directory")
-    columns = ["benchmark", "estimator", "family", "seeds", "n", *HEADLINE]
-    rows = [[_fmt(v) if isinstance(v, float) else v for v in row] for row in table[columns].itertuples(index=False)]
+    columns = ["rank", "benchmark", "estimator", "family", "seeds", "n", *HEADLINE]
+    rows = [["ref" if pd.isna(row[0]) else int(row[0]), *(_fmt(v) if isinstance(v, float) else v for v in row[1:])]
+            for row in table[columns].itertuples(index=False)]
     click.echo(tabulate(rows, headers=columns, tablefmt="github"))
+    if table["reference"].any():
+        click.echo("note: rows ranked 'ref' are reference lines (GT noise ceiling, brute-force training, chance): "
+                   "shown for context, never ranked")
     from suite.benchmarks import BENCHMARKS
 
     for name in sorted(set(table["benchmark"])):

@@ -106,6 +106,12 @@ class Estimator(abc.ABC):
     def prepare(self, ctx: RunContext) -> None:
         """One-off work before scoring (default: none)."""
 
+    def run_record(self, ctx: RunContext) -> dict[str, Any]:
+        """JSON-ready facts about this run that are not scores, known once ``prepare`` ran (e.g. a
+        one-shot training's forgetting values, a reference line's cost); the runner journals them
+        and writes them into each result's ``provenance["estimator_record"]``. Default: none."""
+        return {}
+
     def snapshots(self) -> list[str]:
         """Labels of the score vectors this estimator yields (one-shot: one per training budget)."""
         return ["final"]

@@ -82,9 +82,12 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
 
 
 def worker_meta(estimators: Sequence[Estimator], ctx: RunContext) -> dict[str, Any]:
-    """What the journal records about a prepared worker: component names, data hashes, environment."""
+    """What the journal records about a prepared worker: component names, estimators' run records, data
+    hashes, environment."""
+    records = {e.name: e.run_record(ctx) for e in estimators}
     return {
         "components": {e.name: list(e.components()) for e in estimators if e.components()},
+        "records": {name: record for name, record in records.items() if record},
         "data": ctx.data_hashes(),
         "environment": provenance.environment(ctx.device),
     }

@@ -3,7 +3,7 @@
 Resolution order for the data directory: the ``--data-dir`` flag, then the ``SUITE_DATA_DIR``
 environment variable, then ``<cache>/data``. The cache directory (decoded datasets) is
 ``SUITE_CACHE_DIR`` or ``$XDG_CACHE_HOME/nas-suite`` (``~/.cache/nas-suite``). The data directory may be
-read-only; the suite never writes into it except through ``suite data pull``.
+read-only; the suite never writes into it except through ``suite data pull`` and ``suite data import``.
 """
 
 from __future__ import annotations

@@ -426,6 +426,7 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
     computed on the rest, and say on how many.
     """
     components = state.meta.get("components", {})
+    records = state.meta.get("records", {})
     results = []
     for spec, estimator in zip(specs, estimators):
         name = estimator.name
@@ -484,6 +485,7 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
                 **({"partial_benchmark": bench_spec.partial} if bench_spec.partial else {}),
                 "journal": {"identity_sha256": state.header["identity_sha256"]},
                 **({"retried": retried} if retried else {}),
+                **({"estimator_record": records[name]} if records.get(name) else {}),
                 **extra,
             },
         ))

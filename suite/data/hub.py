@@ -1,15 +1,24 @@
-"""Downloading data files from the Hugging Face hub into the data directory.
+"""The Hugging Face hub: ``suite data pull`` (download, verify, install) and ``suite data push``.
 
-CIFAR-10 comes from the public dataset repository ``uoft-cs/cifar10``; the suite's own tables
-come from its dataset repository (``SUITE_HUB_REPO``, revision ``SUITE_HUB_REVISION``).
-Every download is verified against the manifest before it is installed.
+CIFAR-10 comes from the public dataset repository ``uoft-cs/cifar10`` (its ``plain_text/`` parquet);
+the suite's own files come from its dataset repository: ``--repo`` / ``SUITE_HUB_REPO`` (default
+:data:`~suite.data.manifest.DEFAULT_HUB_REPO`) at ``--revision`` / ``SUITE_HUB_REVISION`` (default the
+pinned tag :data:`~suite.data.manifest.DEFAULT_HUB_REVISION`). Flags beat environment beat defaults.
+
+A pull is checked before it is installed: the downloaded bytes are copied next to the target as a
+``.part`` file, the copy is verified (sha256 pin, CIFAR-10's decoded content, or an imported table's
+provenance sidecar), and only then renamed over the target (``os.replace``, atomic on one file
+system). An interrupted or refused pull leaves the data directory as it was.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from suite.data.checksums import sha256_file
@@ -21,15 +30,51 @@ from suite.data.manifest import (
 )
 from suite.errors import DataError, UsageError
 
+HUB_REPO_ENV = "SUITE_HUB_REPO"
+HUB_REVISION_ENV = "SUITE_HUB_REVISION"
+#: huggingface_hub's own switch; the suite honours it whether it was set before or after import.
+HF_OFFLINE_ENV = "HF_HUB_OFFLINE"
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+
+
+def parse_repo_id(text: str, option: str = "--repo") -> str:
+    """A hub repository id ``owner/name`` (letters, digits, ``._-``); UsageError naming ``option`` otherwise."""
+    if not isinstance(text, str) or not _REPO_ID.match(text) or ".." in text or text.endswith((".", "-")):
+        raise UsageError(f"{option} {text!r} is not a hub repository id; give OWNER/NAME, e.g. {DEFAULT_HUB_REPO}")
+    return text
+
+
+def parse_revision(text: str, option: str = "--revision") -> str:
+    """A tag, branch or commit name (no spaces, no ``..``); UsageError naming ``option`` otherwise."""
+    if not isinstance(text, str) or not _REVISION.match(text) or ".." in text or text.endswith(("/", ".lock")):
+        raise UsageError(f"{option} {text!r} is not a revision; give a tag such as {DEFAULT_HUB_REVISION}, a branch "
+                         "or a commit sha")
+    return text
+
 
 def hub_source(datafile: DataFile, repo_id: str | None = None, revision: str | None = None) -> tuple[str, str | None]:
-    """The (repository, revision) a file is pulled from; flags beat environment beat defaults."""
-    if datafile.hub_repo is not None:  # a public third-party repository, e.g. uoft-cs/cifar10
-        return repo_id or datafile.hub_repo, revision
-    return (
-        repo_id or os.environ.get("SUITE_HUB_REPO") or DEFAULT_HUB_REPO,
-        revision or os.environ.get("SUITE_HUB_REVISION") or DEFAULT_HUB_REVISION,
-    )
+    """The (repository, revision) a file is pulled from; flags beat environment beat defaults.
+
+    The suite's own files default to the pinned tag; a third-party repository (``uoft-cs/cifar10``)
+    follows its default branch unless ``revision`` says otherwise, its content being pinned instead.
+    """
+    if datafile.hub_repo is not None:
+        repo, rev = repo_id or datafile.hub_repo, revision
+    else:
+        repo = repo_id or os.environ.get(HUB_REPO_ENV) or DEFAULT_HUB_REPO
+        rev = revision or os.environ.get(HUB_REVISION_ENV) or DEFAULT_HUB_REVISION
+    option = "--repo" if repo_id else HUB_REPO_ENV
+    parse_repo_id(repo, option)
+    if rev is not None:
+        parse_revision(rev, "--revision" if revision else HUB_REVISION_ENV)
+    return repo, rev
+
+
+def offline_requested(flag: bool = False) -> bool:
+    """True when ``--offline`` was given or ``HF_HUB_OFFLINE`` is set to a true value (1, true, yes, on)."""
+    return bool(flag) or os.environ.get(HF_OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def pull(
@@ -39,57 +84,110 @@ def pull(
     revision: str | None = None,
     offline: bool = False,
     hub_cache_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Path:
     """Download one known data file, verify it, and install it into ``data_dir``.
 
     Args:
-        name: a manifest name (``cifar10``, ``nb201``).
+        name: a manifest name (``cifar10``, ``nb201``, an imported table, a partial set).
         data_dir: destination data directory.
         repo_id, revision: override the source repository / revision.
-        offline: use only the local hub cache (``local_files_only``), never the network.
+        offline: use only the local hub cache, never the network (also ``HF_HUB_OFFLINE=1``).
         hub_cache_dir: the huggingface_hub cache to use (default: huggingface_hub's own).
+        cache_dir: the suite's cache, where CIFAR-10's check keeps its decoded arrays (None: none kept).
     Returns:
         The installed path.
     Raises:
-        UsageError: unknown name. DataError: download failed, or the file fails its checksum.
+        UsageError: unknown name or malformed repository / revision.
+        DataError: download failed, or the file fails its check (nothing is installed then).
     """
     if name not in DATA_FILES:
         raise UsageError(f"unknown data file {name!r}; known: {', '.join(sorted(DATA_FILES))}")
     datafile = DATA_FILES[name]
     repo, rev = hub_source(datafile, repo_id, revision)
-    downloaded = _download(datafile.relpath, repo, rev, offline, hub_cache_dir)
-    sidecar = None
-    if datafile.sha256 is not None:
-        digest = sha256_file(downloaded)
-        if digest != datafile.sha256:
-            raise DataError(
-                f"{datafile.relpath} from {repo}@{rev or 'main'} has sha256 {digest[:12]}..., expected "
-                f"{datafile.sha256[:12]}...; not installed"
-            )
-    elif datafile.content_sha256 is None:
-        # an imported table (sha256 not pinned yet): it comes with its provenance sidecar, which must match
-        relpath = str(Path(datafile.relpath).with_suffix(".json"))
-        sidecar = _download(relpath, repo, rev, offline, hub_cache_dir)
-        try:
-            recorded = json.loads(Path(sidecar).read_text())["table_sha256"]
-        except (ValueError, KeyError, TypeError):
-            raise DataError(f"{relpath} from {repo}@{rev or 'main'} is not a provenance file; not installed") from None
-        if sha256_file(downloaded) != recorded:
-            raise DataError(f"{datafile.relpath} from {repo}@{rev or 'main'} does not match the sha256 its "
-                            f"{Path(relpath).name} records; not installed")
+    offline = offline_requested(offline)
+    where = f"{repo}@{rev or 'main'}"
+    downloaded = Path(_download(datafile.path_in_repo, repo, rev, offline, hub_cache_dir))
+    sidecar_download = None
+    if datafile.imported:
+        # an imported table (sha256 not pinned): it comes with its provenance sidecar, which must match
+        sidecar_download = Path(_download(str(Path(datafile.path_in_repo).with_suffix(".json")), repo, rev,
+                                          offline, hub_cache_dir))
     target = Path(data_dir) / datafile.relpath
     target.parent.mkdir(parents=True, exist_ok=True)
-    for source, dest in ((sidecar, target.with_suffix(".json")), (downloaded, target)):
-        if source is not None:
-            tmp = dest.with_name(dest.name + f".part{os.getpid()}")
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, dest)
+    staged: list[Path] = []
+    try:
+        table_part = _stage(downloaded, target, staged)
+        sidecar_part = _stage(sidecar_download, target.with_suffix(".json"), staged) if sidecar_download else None
+        if datafile.sha256 is not None:
+            digest = sha256_file(table_part)
+            if digest != datafile.sha256:
+                raise DataError(f"{datafile.path_in_repo} from {where} has sha256 {digest[:12]}..., the suite pins "
+                                f"{datafile.sha256[:12]}...; not installed (check --revision, or report the repository)")
+        elif datafile.content_sha256 is not None:
+            _check_content(table_part, datafile, where, cache_dir)
+        else:
+            try:
+                recorded = json.loads(sidecar_part.read_text())["table_sha256"]
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                raise DataError(f"{sidecar_part.name[:-len('.part')]} from {where} is not a provenance file of "
+                                "`suite data import`; not installed") from None
+            if sha256_file(table_part) != recorded:
+                raise DataError(f"{datafile.path_in_repo} from {where} does not match the sha256 its "
+                                f"{target.with_suffix('.json').name} records; not installed")
+            os.replace(sidecar_part, target.with_suffix(".json"))
+        os.replace(table_part, target)
+    finally:
+        for part in staged:  # no-op after a successful install: the parts were renamed
+            part.unlink(missing_ok=True)
     return target
 
 
-def _download(relpath: str, repo: str, rev: str | None, offline: bool, hub_cache_dir: Path | None) -> str:
-    """One file of a hub dataset repository, through huggingface_hub's cache; DataError in one line."""
-    from huggingface_hub import hf_hub_download
+def _stage(source: Path, dest: Path, staged: list[Path]) -> Path:
+    """Copy ``source`` to ``<dest>.part`` (registered in ``staged`` first, so a failed copy is cleaned up)."""
+    part = dest.with_name(dest.name + ".part")
+    staged.append(part)
+    shutil.copyfile(source, part)
+    return part
+
+
+def _check_content(part: Path, datafile: DataFile, where: str, cache_dir: Path | None) -> None:
+    """CIFAR-10: decode the staged parquet as the loader does and compare its content with the pin."""
+    from suite.data.cifar10 import load_cifar10_train
+
+    with tempfile.TemporaryDirectory(prefix="suite-pull-") as tmp:
+        # the loader reads <data_dir>/cifar10/plain_text/train-*.parquet: give it that layout over the .part
+        view = Path(tmp) / datafile.relpath
+        view.parent.mkdir(parents=True)
+        try:
+            os.symlink(part.resolve(), view)
+        except OSError:  # no symlinks here (some Windows setups): a copy costs disk, not correctness
+            shutil.copyfile(part, view)
+        try:
+            load_cifar10_train(Path(tmp), cache_dir)
+        except DataError:
+            raise DataError(f"{datafile.path_in_repo} from {where} does not decode to the pinned CIFAR-10 training "
+                            f"images (content sha256 {datafile.content_sha256[:12]}...); not installed") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _download(path_in_repo: str, repo: str, rev: str | None, offline: bool, hub_cache_dir: Path | None) -> str:
+    """One file of a hub dataset repository, through huggingface_hub's cache; DataError in one line.
+
+    Resuming (checked in the source of huggingface_hub 2.4.0, the version installed here):
+    ``hf_hub_download`` streams into a process-unique ``<blob>.<uuid>.incomplete`` file and deletes it
+    when the call fails, so an interrupted *process* restarts that file from byte 0; it does NOT pick
+    up an ``.incomplete`` file left by an earlier call (older releases did; huggingface_hub PR #4228
+    dropped it). What it resumes: within one call, ``http_get`` re-requests the rest with an HTTP
+    ``Range`` header after a dropped connection or timeout (up to 5 retries without progress), and
+    across calls every file already complete in the cache is reused without a download, so a pull
+    stopped between the table and its sidecar fetches only the missing one.
+    """
+    import huggingface_hub
     from huggingface_hub.errors import (
         EntryNotFoundError,
         LocalEntryNotFoundError,
@@ -97,15 +195,154 @@ def _download(relpath: str, repo: str, rev: str | None, offline: bool, hub_cache
         RevisionNotFoundError,
     )
 
+    network_errors: tuple[type[BaseException], ...] = (OSError,)
+    for module in ("httpx2", "httpx"):  # the transport's errors are not OSErrors
+        try:
+            network_errors += (__import__(module).HTTPError,)
+        except (ImportError, AttributeError):
+            pass
+    where = f"hub dataset {repo}@{rev or 'main'}"
     try:
-        return hf_hub_download(repo_id=repo, filename=relpath, repo_type="dataset", revision=rev,
-                               cache_dir=hub_cache_dir, local_files_only=offline)
+        return huggingface_hub.hf_hub_download(repo_id=repo, filename=path_in_repo, repo_type="dataset",
+                                               revision=rev, cache_dir=hub_cache_dir, local_files_only=offline)
     except LocalEntryNotFoundError as exc:
-        raise DataError(
-            f"cannot download {relpath} from hub dataset {repo}@{rev or 'main'}: offline and not "
-            "in the local hub cache (connect to the internet, or unset HF_HUB_OFFLINE)"
-        ) from exc
+        if offline:
+            raise DataError(f"cannot pull {path_in_repo} from {where}: offline and not in the local hub cache "
+                            f"(--offline or {HF_OFFLINE_ENV}=1); connect and pull without --offline, with "
+                            f"{HF_OFFLINE_ENV} unset") from exc
+        raise DataError(f"cannot reach the hub for {path_in_repo} of {where} and it is not in the local hub cache; "
+                        "check the network (or HF_ENDPOINT) and pull again") from exc
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
-        raise DataError(f"hub dataset {repo}@{rev or 'main'} has no {relpath}: {type(exc).__name__}") from exc
-    except OSError as exc:  # network failures surface as requests/httpx errors, all OSError subclasses
-        raise DataError(f"download of {relpath} from {repo} failed: {exc}") from exc
+        kind = ("no such revision" if isinstance(exc, RevisionNotFoundError)
+                else "no such repository (or it is private)" if isinstance(exc, RepositoryNotFoundError)
+                else "no such file")
+        raise DataError(f"{where}: {kind} ({path_in_repo}); check --repo / --revision ({HUB_REPO_ENV} / "
+                        f"{HUB_REVISION_ENV})") from exc
+    except network_errors as exc:
+        raise DataError(f"download of {path_in_repo} from {where} failed ({_first_line(exc)}); pull again, "
+                        "completed files are reused from the hub cache") from exc
+
+
+# --- push (maintainers) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushFile:
+    """One file a push uploads.
+
+    Attributes:
+        name: the manifest name it belongs to (``nb201``; an imported table's sidecar shares its name).
+        path_in_repo: where it goes in the hub repository (= its path in the data directory).
+        local: the file in the data directory.
+        sha256: its sha256 (checked against the manifest or its sidecar before the upload).
+        size: its size in bytes.
+    """
+
+    name: str
+    path_in_repo: str
+    local: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PushPlan:
+    """What ``suite data push`` uploads: ``files`` into dataset ``repo``, then tag ``revision``."""
+
+    repo: str
+    revision: str
+    files: tuple[PushFile, ...]
+
+
+def plan_push(data_dir: Path, repo: str, revision: str | None = None) -> PushPlan:
+    """Check every suite file of a prepared data directory against the manifest; the upload plan.
+
+    Pinned files must match their sha256; imported tables their provenance sidecar (both files are
+    uploaded). CIFAR-10 is not uploaded: pulls take it from ``uoft-cs/cifar10``.
+
+    Raises:
+        UsageError: malformed repository id or revision, or ``data_dir`` is not a directory.
+        DataError: a file that fails its check (one line: the file, the two digests, the fix), or
+            a directory holding none of the suite's files.
+    """
+    repo = parse_repo_id(repo)
+    revision = parse_revision(revision or DEFAULT_HUB_REVISION)
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise UsageError(f"{data_dir} is not a directory; give the prepared data directory to push")
+    files: list[PushFile] = []
+    for datafile in DATA_FILES.values():
+        if datafile.hub_repo is not None:
+            continue
+        path = data_dir / datafile.relpath
+        if not path.is_file():
+            continue
+        digest = sha256_file(path)
+        if datafile.sha256 is not None and digest != datafile.sha256:
+            raise DataError(f"{path}: sha256 {digest[:12]}... differs from the manifest's pin {datafile.sha256[:12]}..."
+                            f"; refusing to push (re-pull or rebuild {datafile.name}, or remove it from {data_dir})")
+        if datafile.imported:
+            sidecar = path.with_suffix(".json")
+            try:
+                recorded = json.loads(sidecar.read_text())["table_sha256"]
+            except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+                raise DataError(f"{sidecar}: missing or not a provenance file; refusing to push {datafile.name} "
+                                f"(rebuild it with `suite data import {datafile.name}`)") from None
+            if recorded != digest:
+                raise DataError(f"{path}: sha256 {digest[:12]}... differs from the {str(recorded)[:12]}... its "
+                                f"{sidecar.name} records; refusing to push (rebuild it with `suite data import "
+                                f"{datafile.name}`)")
+            files.append(PushFile(datafile.name, str(Path(datafile.relpath).with_suffix(".json")), sidecar,
+                                  sha256_file(sidecar), sidecar.stat().st_size))
+        files.append(PushFile(datafile.name, datafile.relpath, path, digest, path.stat().st_size))
+    if not files:
+        own = ", ".join(d.relpath for d in DATA_FILES.values() if d.hub_repo is None)
+        raise DataError(f"{data_dir} holds none of the suite's files ({own}); nothing to push")
+    return PushPlan(repo, revision, tuple(files))
+
+
+def push(data_dir: Path, repo: str, revision: str | None = None, dry_run: bool = False) -> PushPlan:
+    """Verify a prepared data directory, upload its suite files to a hub dataset repository, tag it.
+
+    The token is huggingface_hub's own (``HF_TOKEN``, or a saved login); it is never printed. A tag
+    that exists is refused: pulls pin revisions, so a published one must never change.
+
+    Args:
+        data_dir: the directory to publish (laid out like a data directory).
+        repo: the hub dataset repository (``owner/name``; created when missing).
+        revision: the tag to create (default :data:`~suite.data.manifest.DEFAULT_HUB_REVISION`).
+        dry_run: only verify and return the plan; nothing leaves the machine.
+    Returns:
+        The plan that was (or, with ``dry_run``, would be) carried out.
+    Raises:
+        UsageError / DataError: see :func:`plan_push`; DataError also when there is no token, the
+            tag exists, or the hub refuses (one line).
+    """
+    plan = plan_push(data_dir, repo, revision)
+    if dry_run:
+        return plan
+    import huggingface_hub
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if not huggingface_hub.get_token():
+        raise DataError(f"no Hugging Face token: set HF_TOKEN to a token with write access to {plan.repo} "
+                        "(or run `hf auth login`), then push again")
+    api = huggingface_hub.HfApi()
+    try:
+        api.create_repo(plan.repo, repo_type="dataset", exist_ok=True)
+        refs = api.list_repo_refs(plan.repo, repo_type="dataset")
+        if any(tag.name == plan.revision for tag in refs.tags):
+            raise DataError(f"{plan.repo} already has the tag {plan.revision}: published revisions never change "
+                            "(pulls pin them); push under a new --revision")
+        operations = [huggingface_hub.CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=str(f.local))
+                      for f in plan.files]
+        listing = ", ".join(f"{f.path_in_repo} ({f.sha256[:12]})" for f in plan.files)
+        info = api.create_commit(plan.repo, operations, repo_type="dataset",
+                                 commit_message=f"suite data push {plan.revision}",
+                                 commit_description=f"Verified against the suite's manifest: {listing}")
+        api.create_tag(plan.repo, tag=plan.revision, revision=info.oid, repo_type="dataset",
+                       tag_message=f"suite data {plan.revision}")
+    except HfHubHTTPError as exc:
+        raise DataError(f"the hub refused the push to {plan.repo} ({_first_line(exc)}); check that HF_TOKEN may "
+                        "write there") from None
+    return plan

@@ -9,6 +9,7 @@ re-encoded by the hub can differ byte-wise while holding the same images.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 #: The suite's dataset repository on the Hugging Face hub (``suite data pull``); override with
 #: ``SUITE_HUB_REPO`` / ``SUITE_HUB_REVISION`` or the command's flags.
@@ -25,8 +26,13 @@ class DataFile:
         relpath: path inside the data directory.
         sha256: expected sha256 of the file's bytes, or None when only ``content_sha256`` is checked.
         content_sha256: expected sha256 of the decoded content (see the loader), or None.
-        hub_repo: hub dataset repository holding the file under ``relpath``, None for the suite's own.
+        hub_repo: hub dataset repository holding the file, None for the suite's own.
         how_to_get: a one-line hint printed when the file is missing or corrupt.
+        kind: ``dataset``, ``ground truth`` or ``partial ground truth`` (``suite data list``).
+        size: the pinned file's size in bytes, None when not pinned. For ``cifar10`` it is the size
+            of the known parquet file, informational only (the content is what is checked).
+        hub_path: the file's path inside ``hub_repo`` when it differs from ``relpath`` (a third-party
+            repository's own layout); None means ``relpath``.
     """
 
     name: str
@@ -35,6 +41,19 @@ class DataFile:
     content_sha256: str | None
     hub_repo: str | None
     how_to_get: str
+    kind: str = "ground truth"
+    size: int | None = None
+    hub_path: str | None = None
+
+    @property
+    def path_in_repo(self) -> str:
+        """Where the file lives in its hub repository."""
+        return self.hub_path or self.relpath
+
+    @property
+    def imported(self) -> bool:
+        """True for a table built by ``suite data import`` and checked against its provenance sidecar."""
+        return self.sha256 is None and self.content_sha256 is None
 
 
 CIFAR10_TRAIN = DataFile(
@@ -46,6 +65,9 @@ CIFAR10_TRAIN = DataFile(
     hub_repo="uoft-cs/cifar10",
     how_to_get="run `suite data pull cifar10` (downloads plain_text/train-*.parquet from the hub "
     "repo uoft-cs/cifar10) or copy that file into the data directory",
+    kind="dataset",
+    size=114_139_346,
+    hub_path="plain_text/train-00000-of-00001.parquet",
 )
 
 NB201_GROUND_TRUTH = DataFile(
@@ -54,8 +76,9 @@ NB201_GROUND_TRUTH = DataFile(
     sha256="8c46d06f9a5ed04abfb6643a15e53fbcd1b953a74b2273ea09a35c87fcaac1e1",
     content_sha256=None,
     hub_repo=None,
-    how_to_get="run `suite data pull nb201` (the suite's hub dataset repository) or place the "
-    "suite's nb201_ground_truth.csv (built from the NATS-Bench topology release) there",
+    how_to_get="run `suite data pull nb201` (the suite's hub dataset repository) or build it with "
+    "`suite data import nb201 --from NATS-tss-v1_0-3ffb9-simple --trust-pickle`",
+    size=3_645_380,
 )
 
 # The four standard tables below are built here from the official releases by `suite data import`
@@ -109,6 +132,8 @@ NB101_PARTIAL = DataFile(
     hub_repo=None,
     how_to_get="copy nb101_partial.csv (500 NAS-Bench-101 cells from automl/NASLib) into the data directory "
     "or run `suite data pull nb101-partial`",
+    kind="partial ground truth",
+    size=152_298,
 )
 NB301_PARTIAL = DataFile(
     name="nb301-partial",
@@ -118,9 +143,18 @@ NB301_PARTIAL = DataFile(
     hub_repo=None,
     how_to_get="copy nb301_partial_surrogate.csv (1,218 DARTS genotypes from automl/NASLib) into the data "
     "directory or run `suite data pull nb301-partial`",
+    kind="partial ground truth",
+    size=679_477,
 )
 
 DATA_FILES: dict[str, DataFile] = {f.name: f for f in (
     CIFAR10_TRAIN, NB201_GROUND_TRUTH, NB101_GROUND_TRUTH, NB301_GROUND_TRUTH, NDS_RESNET_GROUND_TRUTH,
     NDS_RESNEXTA_GROUND_TRUTH, NB101_PARTIAL, NB301_PARTIAL,
 )}
+
+
+def unpinned_import_relpath(datafile: DataFile) -> str:
+    """Where ``suite data import`` leaves a table it built for a pinned file when the build differs from
+    the pin (``nb201/nb201_ground_truth.imported.csv``): kept for inspection, never read by a run."""
+    path = PurePosixPath(datafile.relpath)
+    return str(path.with_name(f"{path.stem}.imported{path.suffix}"))

@@ -14,6 +14,8 @@ from suite.errors import UsageError
 
 #: benchmark name -> (what --from takes, whether --surrogate is needed)
 IMPORTS: dict[str, tuple[str, bool]] = {
+    "nb201": ("the NATS-Bench topology release (NATS-tss-v1_0-3ffb9-simple folder or .pickle.pbz2) or "
+              "NAS-Bench-201-v1_1-096897.pth", False),
     "nb101": ("the official NAS-Bench-101 .tfrecord (nasbench_full or nasbench_only108)", False),
     "nb301": ("a list of DARTS genotypes (.txt one per line, .csv with a genotype column, or .json)", True),
     "nds-resnet": ("ResNet_rng1.json ResNet_rng2.json ResNet_rng3.json of the NDS release", False),
@@ -22,25 +24,34 @@ IMPORTS: dict[str, tuple[str, bool]] = {
 
 
 def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Path | None = None,
-               overwrite: bool = False) -> Path:
+               overwrite: bool = False, trust_pickle: bool = False) -> Path:
     """Build benchmark ``name``'s table from ``sources`` into ``data_dir``; returns the table's path.
 
+    Args:
+        trust_pickle: nb201 only: allow the official API to unpickle the release (it runs code).
+
     Raises:
-        UsageError: unknown name, wrong number of sources, an existing table without ``overwrite``.
-        DataError: from the importer (the file and entry at fault).
+        UsageError: unknown name, wrong number of sources, an existing table without ``overwrite``,
+            nb201 without ``trust_pickle`` (or ``trust_pickle`` for another benchmark).
+        DataError: from the importer (the file and entry at fault); for nb201 also a build that
+            differs from the protocol's pinned table (written beside it as ``*.imported.csv``).
     """
     from suite.benchmarks import get_benchmark
 
     if name not in IMPORTS:
         raise UsageError(f"no importer for {name!r}; importable: {', '.join(IMPORTS)}")
     what, needs_surrogate = IMPORTS[name]
-    counts = {"nds-resnet": 3, "nb101": 1, "nds-resnexta": 1, "nb301": 1}
+    counts = {"nds-resnet": 3, "nb101": 1, "nds-resnexta": 1, "nb301": 1, "nb201": 1}
     if len(sources) != counts[name]:
         raise UsageError(f"{name} imports from {what}: give --from {counts[name]} time(s), got {len(sources)}")
     if needs_surrogate and surrogate is None:
         raise UsageError(f"{name} also needs --surrogate: the NAS-Bench-301 v1.0 ensemble folder (nb_models_1.0/xgb_v1.0)")
     if not needs_surrogate and surrogate is not None:
         raise UsageError(f"{name} takes no --surrogate")
+    if name == "nb201":
+        return _import_nb201(Path(sources[0]), Path(data_dir), overwrite, trust_pickle)
+    if trust_pickle:
+        raise UsageError(f"{name} takes no --trust-pickle (only nb201's release is a pickle)")
     from suite.data.checksums import sha256_file
 
     digests = [sha256_file(p) for p in sources]
@@ -72,3 +83,15 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
 
         import_nds_resnexta(sources[0], out_path)
     return out_path
+
+
+def _import_nb201(source: Path, data_dir: Path, overwrite: bool, trust_pickle: bool) -> Path:
+    from suite.data.importers.nb201 import PICKLE_REFUSAL, import_nb201, load_official_api
+    from suite.data.manifest import NB201_GROUND_TRUTH
+
+    if not trust_pickle:  # before anything reads the release
+        raise UsageError(PICKLE_REFUSAL)
+    out_path = data_dir / NB201_GROUND_TRUTH.relpath
+    if out_path.exists() and not overwrite:
+        raise UsageError(f"{out_path} exists; pass --overwrite to rebuild it")
+    return import_nb201(load_official_api(source, trust_pickle=True), data_dir, sources=[source])
