@@ -46,17 +46,19 @@ class BuildReport:
 
 
 def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
-          resamples: int = 200, jobs: int | None = None) -> BuildReport:
+          resamples: int = 200, jobs: int | None = None, analyses: bool = True) -> BuildReport:
     """Verify what is under ``roots`` and write the site to ``out`` (replaced).
 
     Args:
         jobs: worker processes for verification and estimator pages (default: the CPUs, at most 8).
+        analyses: run the study's analyses (``suite analyze``) on each estimator's first seed and show
+            them on its page.
     """
     jobs = jobs or min(8, os.cpu_count() or 1)
     accepted, rejected = collect(roots, signers, data_dir, cache_dir, jobs=jobs)
     if out.exists():
         shutil.rmtree(out)
-    for sub in ("assets", "plots", "estimators", "benchmarks", "downloads"):
+    for sub in ("assets", "plots", "estimators", "benchmarks", "downloads", "analyses"):
         (out / sub).mkdir(parents=True)
     for asset in sorted(ASSETS.iterdir()):
         shutil.copyfile(asset, out / "assets" / asset.name)
@@ -68,7 +70,7 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
               "protocol_version": protocol.PROTOCOL_VERSION, "n_files": len(accepted)}
     loaded = {name: _load_benchmark(name, data_dir) for name in benchmarks}
     keys = sorted(groups)
-    contexts = dict(zip(keys, _estimator_pages(keys, groups, loaded, out, jobs)))
+    contexts = dict(zip(keys, _estimator_pages(keys, groups, loaded, out, jobs, analyses)))
     pages = 0
     tables = []
     for bench in benchmarks:
@@ -92,7 +94,7 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
 _page_inputs: tuple | None = None
 
 
-def _estimator_pages(keys: list[tuple], groups, loaded: dict, out: Path, jobs: int) -> list[dict]:
+def _estimator_pages(keys: list[tuple], groups, loaded: dict, out: Path, jobs: int, analyses: bool) -> list[dict]:
     """Each estimator page's template context, its plots and downloads written under ``out``.
 
     Pages are independent, so they are made in forked workers when there are enough of them (fork:
@@ -101,8 +103,8 @@ def _estimator_pages(keys: list[tuple], groups, loaded: dict, out: Path, jobs: i
     """
     global _page_inputs
     if jobs < 2 or len(keys) < PARALLEL_PAGES_FROM or sys.platform != "linux":
-        return [_estimator_page(k, groups[k], loaded[k[0]], out) for k in keys]
-    _page_inputs = (groups, loaded, out)
+        return [_estimator_page(k, groups[k], loaded[k[0]], out, analyses) for k in keys]
+    _page_inputs = (groups, loaded, out, analyses)
     try:
         with ProcessPoolExecutor(min(jobs, len(keys)), mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_estimator_page_in_worker, keys))
@@ -112,8 +114,8 @@ def _estimator_pages(keys: list[tuple], groups, loaded: dict, out: Path, jobs: i
 
 def _estimator_page_in_worker(key: tuple) -> dict:
     assert _page_inputs is not None
-    groups, loaded, out = _page_inputs
-    return _estimator_page(key, groups[key], loaded[key[0]], out)
+    groups, loaded, out, analyses = _page_inputs
+    return _estimator_page(key, groups[key], loaded[key[0]], out, analyses)
 
 
 def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:
@@ -255,7 +257,7 @@ def _device(item: Accepted) -> str:
     return f"{env.get('device', '?')} ({env.get('device_name', '?')})"
 
 
-def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> dict:
+def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path, analyses: bool = True) -> dict:
     slug = _slug(key)
     first = items[0].result
     ids, scores = _aligned(items[0])
@@ -281,7 +283,48 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path) -> 
     return {"slug": slug, "estimator": key[1], "benchmark": key[0], "family": first.estimator.family,
             "partial": benchmark.spec.partial,
             "config": key[2], "criteria": HEADLINE, "seed_rows": seed_rows, "provenance": provenance,
-            "budget_plot": budget_plot}
+            "budget_plot": budget_plot, "analyses": _analyses(slug, items[0], benchmark, out) if analyses else None}
+
+
+#: The analyses an estimator page shows, in this order, with their headings.
+ANALYSIS_TITLES = {
+    "trends": "Criteria over training snapshots",
+    "stability": "Ranking stability between adjacent snapshots",
+    "score_vs_gt": "Ground truth against the score",
+    "cross_dataset": "Criteria against each ground-truth data set",
+    "gt_distribution": "Ground-truth distribution",
+    "size_bias": "Size bias: KD and mean rank difference per FLOPs group",
+    "intra_level": "Intra-level KD of architectures tied by one scoring batch",
+    "op_bias": "Operation bias: score change against ground-truth change when one operation is mutated",
+    "forgetting": "Multi-model forgetting during training",
+}
+
+
+def _analyses(slug: str, item: Accepted, benchmark, out: Path) -> dict:
+    """Run ``suite analyze`` on the first seed's result into ``analyses/<slug>/``; the page's sections:
+    each analysis's figures and data files (paths relative to the estimator page), and what was
+    skipped with the reason."""
+    from suite.analysis.report import analyze
+
+    root = out / "analyses" / slug
+    index = analyze([item.path], root, None, benchmarks={benchmark.name: benchmark})
+    [entry] = index["results"]
+    sections = []
+    for name, heading in ANALYSIS_TITLES.items():
+        done = entry["analyses"].get(name)
+        if done is None:
+            continue
+        files = sorted(done.get("files", []))
+        sections.append({
+            "name": name, "heading": heading,
+            "figures": [f"../analyses/{slug}/{f}" for f in files if f.endswith((".svg", ".png"))],
+            "data": [{"href": f"../analyses/{slug}/{f}", "text": f.rsplit("/", 1)[-1]} for f in files
+                     if f.endswith((".csv", ".json"))],
+        })
+    skipped = [{"heading": ANALYSIS_TITLES.get(name, name), "reason": reason}
+               for name, reason in sorted(entry["skipped"].items())]
+    return {"seed": item.result.seed, "sections": sections, "skipped": skipped,
+            "index": f"../analyses/{slug}/index.json"}
 
 
 def _downloads(slug: str, items: list[Accepted], benchmark, out: Path) -> None:

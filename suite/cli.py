@@ -579,8 +579,10 @@ def leaderboard_table(roots, as_json) -> None:
               default=Path("submissions") / "allowed_signers", show_default=True, help="Trusted signers file.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=200, show_default=True,
               help="Paired bootstrap resamples over architectures (KD intervals, neighbour significance).")
+@click.option("--analyses/--no-analyses", default=True, show_default=True,
+              help="Show the study's analyses (suite analyze) of each estimator's first seed on its page.")
 @_data_options
-def leaderboard_build(roots, out_dir, signers_path, resamples, data_dir, cache_dir) -> None:
+def leaderboard_build(roots, out_dir, signers_path, resamples, analyses, data_dir, cache_dir) -> None:
     """Build the static site from the result files under ROOTS (default: submissions) that pass `suite verify`."""
     import time
 
@@ -588,11 +590,16 @@ def leaderboard_build(roots, out_dir, signers_path, resamples, data_dir, cache_d
 
     started = time.perf_counter()
     report = build(list(roots) or [Path("submissions")], out_dir, signers_path, paths.data_dir(data_dir),
-                   paths.cache_dir(cache_dir), resamples=resamples)
+                   paths.cache_dir(cache_dir), resamples=resamples, analyses=analyses)
     for path, reason in report.rejected:
         click.echo(f"rejected {path}: {reason}", err=True)
     click.echo(f"built {report.out}: {report.pages} pages from {report.accepted} verified files, "
                f"{len(report.rejected)} rejected, in {time.perf_counter() - started:.1f} s", err=True)
+
+
+from suite.analysis.cli import analyze_cmd  # noqa: E402  (the command lives with the analyses it runs)
+
+cli.add_command(analyze_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,6 +65,15 @@ def test_the_site_shows_verified_files_escapes_names_and_rebuilds_identically(si
     assert "0.99" not in index  # the tampered KD is not shown
     pages = list((tmp_path / "a" / "estimators").glob("*.html"))
     assert len(pages) == 2 and all(HOSTILE not in p.read_text() for p in pages)
+    # each estimator page shows the study's analyses of its first seed (suite analyze), with their data
+    for page in pages:
+        text = page.read_text()
+        for heading in ("Criteria over training snapshots", "Criteria against each ground-truth data set",
+                        "Size bias: KD and mean rank difference per FLOPs group", "Operation bias"):
+            assert heading in text, (page.name, heading)
+        assert "Ranking stability between adjacent snapshots (one snapshot" in text  # skipped, with the reason
+        index = json.loads((tmp_path / "a" / "analyses" / page.stem / "index.json").read_text())
+        assert index["results"][0]["analyses"]["trends"]["headline"]["matches_recorded"] is True
     # every local link resolves; nothing is fetched from elsewhere (no CDN)
     for page in [tmp_path / "a" / "index.html", *pages, *(tmp_path / "a" / "benchmarks").glob("*.html")]:
         parser = _Links()

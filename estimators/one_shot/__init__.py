@@ -31,6 +31,8 @@ from suite.registry import register_estimator
 TRAINED_MEASURES = tuple(m for m in M.ALL_MEASURES if m != "relu")
 SCORES = ("acc", "loss", *TRAINED_MEASURES)
 SCORE_IMAGES = SCORE_SPLIT[1] - SCORE_SPLIT[0]
+#: Config fields of the forgetting measurement (left out of the recorded config while off).
+FORGETTING_FIELDS = ("forgetting_epochs", "forgetting_archs")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class OneShotConfig(TrainOptions):
         score_batch_size: images per scoring batch (0: 500 for acc/loss, 128 for a measure).
         score_bn: ``train`` (batch statistics, the study's) or ``eval`` (running statistics).
         seed_ensemble: train the supernets of all three protocol seeds and average their scores.
+        forgetting_epochs: comma-separated 1-based epochs in which multi-model forgetting is
+            measured (empty, the default: off). Changes no trained weight; recorded in the result's
+            ``provenance["estimator_record"]["forgetting"]`` (see :meth:`OneShotEstimator.run_record`).
+        forgetting_archs: the steps measured at the start of each such epoch (the architectures
+            trained at the first this-many steps; S per step with ``mc_samples=S``).
     """
 
     snapshots: str = "200,400,600,800,1000"
@@ -55,6 +62,8 @@ class OneShotConfig(TrainOptions):
     score_batch_size: int = 0
     score_bn: str = "train"
     seed_ensemble: bool = False
+    forgetting_epochs: str = ""
+    forgetting_archs: int = 16
 
 
 @register_estimator
@@ -116,15 +125,37 @@ class OneShotEstimator(Estimator):
                 raise UsageError(f"oneshot: {message}")
         if c.sampling == "fairnas" and c.mc_samples != 1:
             raise UsageError(f"oneshot: fairnas trains one architecture per operation each step; drop mc_samples={c.mc_samples}")
-        options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
-        # Unbound (no benchmark yet, e.g. a bare conformance check): NB201, the defaults' space.
-        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space or "nb201")
-        if self._space is not None:
-            supernet_options(self._space, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
+        try:
+            forgetting = tuple(int(e) for e in str(c.forgetting_epochs).split(",") if e.strip())
+        except ValueError:
+            raise UsageError(f"oneshot: forgetting_epochs must be comma-separated epochs, got {c.forgetting_epochs!r}") from None
+        if forgetting and (list(forgetting) != sorted(set(forgetting)) or forgetting[0] < 1 or forgetting[-1] > c.epochs):
+            raise UsageError(f"oneshot: forgetting_epochs must be ascending epochs in [1, epochs={c.epochs}]; "
+                             f"got {c.forgetting_epochs!r}")
+        if c.forgetting_archs < 1:
+            raise UsageError(f"oneshot: forgetting_archs must be at least 1, got {c.forgetting_archs}")
         measure = c.score not in ("acc", "loss")
         self.score_batch_size = c.score_batch_size or (128 if measure else 500)
         # 0: one batch for a measure; for acc/loss as many whole batches as the scoring split holds
         self.score_batches = c.score_batches or (1 if measure else SCORE_IMAGES // self.score_batch_size)
+        options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
+        # Unbound (no benchmark yet, e.g. a bare conformance check): NB201, the defaults' space.
+        # Forgetting is measured on the first scoring batch, evaluated as the scorer does.
+        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space or "nb201",
+                                      forgetting_epochs=forgetting, forgetting_archs=c.forgetting_archs,
+                                      forgetting_batch=self.score_batch_size, forgetting_bn=c.score_bn)
+        if self._space is not None:
+            supernet_options(self._space, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
+
+    def get_config(self) -> dict[str, Any]:
+        """The config; without the forgetting options while they are off, so that runs and result
+        files made before the option existed keep their identity (their journals resume)."""
+        config = super().get_config()
+        if not self.settings.forgetting_epochs:
+            for name in FORGETTING_FIELDS:
+                if config.get(name) == OneShotConfig.__dataclass_fields__[name].default:
+                    del config[name]
+        return config
 
     def supports(self, space_name: str) -> bool:
         return space_name in RECIPES
@@ -147,6 +178,20 @@ class OneShotEstimator(Estimator):
             trainer.train()
             self._trainers.append(trainer)
         self._loaded = None
+
+    def run_record(self, ctx: RunContext) -> dict[str, Any]:
+        """What the training measured besides the weights, for the result's provenance:
+        ``{"forgetting": {"epochs": {"<e>": {"arch": [...], "step": [...], "acc_after_step": [...],
+        "acc_epoch_end": [...], "fv": [...]}}, "eval_batch": n, "bn": mode, "steps": k, "seed": s}}``
+        for the supernet of the run's seed (FV = accuracy after the architecture's own step minus at
+        the epoch's end), or ``{}`` when ``forgetting_epochs`` is empty. Read from the training's
+        directory, so a training reused from the cache gives the same record."""
+        if not self.settings.forgetting_epochs or not self._trainers:
+            return {}
+        trainer = next((t for t in self._trainers if t.seed == ctx.seed), self._trainers[0])
+        record = trainer.forgetting_record()
+        return {"forgetting": {"epochs": record["epochs"], "eval_batch": record["eval_batch"], "bn": record["bn"],
+                               "steps": record["steps"], "seed": trainer.seed}}
 
     def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
         """float64 [n, batches]: per scoring batch, averaged over the seed ensemble's supernets."""

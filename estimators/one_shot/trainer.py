@@ -22,6 +22,16 @@ anywhere resumes to the same weights, bit for bit on CPU.
 Snapshots: at each snapshot epoch the weights (averaged over the last ``temporal_ensemble``
 epochs' ends when that is above 1) are written to ``work_dir`` and scored later, one result
 snapshot each.
+
+Multi-model forgetting (``forgetting_epochs``, the study's A3): in each listed epoch the
+architectures trained at its first ``forgetting_archs`` steps are evaluated on one fixed batch (the
+first ``forgetting_batch`` scoring images, as the scorer evaluates: dropout off, BN per
+``forgetting_bn``) right after their own step and again at the epoch's end; the forgetting value
+is the first accuracy minus the second. The measurement draws no random number (the global
+generator is forked around it), updates no BN statistic and leaves the gradients and the optimizer
+alone, so the trained weights are bit-identical with it on or off. The epoch in progress is
+checkpointed with the training; finished epochs go to ``forgetting.json`` beside the checkpoints
+(:meth:`SupernetTrainer.forgetting_record`).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import fcntl
 import hashlib
 import json
 import math
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -42,6 +53,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from estimators.one_shot.sampling import Sampler
+from estimators.one_shot.scoring import os_values
 from suite.progress import Progress
 from estimators.one_shot.recipes import supernet_options
 from suite.spaces import get_space
@@ -97,6 +109,13 @@ class TrainSettings(TrainOptions):
     #: schedule (0: never).
     close_curriculum: tuple[int, ...] = ()
     close_restart: int = 0
+    #: Multi-model forgetting: the 1-based epochs measured (empty: off), the steps measured at the
+    #: start of each, the evaluation batch's size and its BN mode (``train`` or ``eval``, as scoring).
+    #: Part of the training's fingerprint only when on (the weights do not depend on them).
+    forgetting_epochs: tuple[int, ...] = ()
+    forgetting_archs: int = 16
+    forgetting_batch: int = 500
+    forgetting_bn: str = "train"
 
     def steps_per_epoch(self) -> int:
         return math.ceil(self.train_images / self.batch_size)
@@ -172,8 +191,14 @@ class SupernetTrainer:
         self.checkpoint_every = checkpoint_every
         self._memory: dict[str, dict[str, torch.Tensor]] = {}
         # Everything that can change the trained weights' bits: a training is reused only when all agree.
+        # The forgetting measurement changes no bit, but a training measured is kept apart from one
+        # that was not (its record exists only there); when off, the fingerprint is as before it existed.
+        fields = asdict(settings)
+        forgetting = {k[len("forgetting_"):]: fields.pop(k) for k in list(fields) if k.startswith("forgetting_")}
+        if settings.forgetting_epochs:
+            fields["forgetting"] = forgetting
         self.fingerprint = json.dumps({
-            "settings": asdict(settings), "seed": seed, "version": 1, "torch": torch.__version__,
+            "settings": fields, "seed": seed, "version": 1, "torch": torch.__version__,
             "device": device.type, "threads": torch.get_num_threads() if device.type == "cpu" else None,
             "data": getattr(cifar(), "content_sha256", None),
         }, sort_keys=True)
@@ -181,6 +206,7 @@ class SupernetTrainer:
         self.work_dir = None if work_root is None else Path(work_root) / f"seed{seed}-{digest}"
         self.cuda_device = (device.index if device.index is not None else torch.cuda.current_device()) \
             if device.type == "cuda" else None
+        self._forgetting: dict[str, Any] = {}  # finished epochs' records, without a work_dir
 
     # -- training -------------------------------------------------------------------------------
     def train(self) -> None:
@@ -190,7 +216,9 @@ class SupernetTrainer:
         dropout (a resumed run restores it from the checkpoint), and the caller's is left as it was.
         """
         with self._lock():  # a second process (a shard of the same run) waits, then finds the snapshots
-            if not all(self._has_snapshot(e) for e in self.settings.snapshot_epochs):
+            measured = self.forgetting_record()["epochs"]
+            if not (all(self._has_snapshot(e) for e in self.settings.snapshot_epochs)
+                    and all(str(e) in measured for e in self.settings.forgetting_epochs)):
                 cuda = [] if self.cuda_device is None else [self.cuda_device]
                 with torch.random.fork_rng(devices=cuda):
                     torch.manual_seed(self.seed)
@@ -221,8 +249,12 @@ class SupernetTrainer:
                 model.unlock()
         give_gradients(model)
         meter = _EpochLoss()
-        loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt",
-                             {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter},
+        modules = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "loss": meter}
+        forgetting = None
+        if s.forgetting_epochs:  # only then: checkpoints of unmeasured trainings keep their modules
+            forgetting = ForgettingMeter(s, self._forgetting_batch(), self.cuda_device)
+            modules["forgetting"] = forgetting
+        loop = ResumableLoop(None if self.work_dir is None else self.work_dir / "train.pt", modules,
                              every_steps=self.checkpoint_every, fingerprint=self.fingerprint,
                              cuda_device=self.cuda_device)
         images, labels = self._train_split()
@@ -246,11 +278,15 @@ class SupernetTrainer:
                 total += float(loss.detach())
             torch.nn.utils.clip_grad_norm_(model.parameters(), s.grad_clip)
             optimizer.step()
+            if forgetting is not None:
+                forgetting.after_step(model, epoch, index, archs)
             # the epoch's mean loss weighs each image once (the last batch is smaller)
             meter.total, meter.count = meter.total + total * len(y), meter.count + len(y)
             bar.update(1)
 
         def end_of_epoch(epoch: int) -> None:
+            if forgetting is not None and forgetting.end_of_epoch(model, epoch):
+                self._put_forgetting(forgetting.done)  # before the epoch's checkpoint: idempotent
             mean_loss = meter.total / max(meter.count, 1)
             scheduler.step(mean_loss)
             meter.total, meter.count = 0.0, 0
@@ -282,6 +318,51 @@ class SupernetTrainer:
                                                                patience=s.plateau_patience)
             scheduler.load_state_dict(fresh.state_dict())
             scheduler.step(last_loss)
+
+    def _forgetting_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forgetting measurement's batch: the first ``forgetting_batch`` scoring images, in
+        order, test transform (as the scorer's first batch)."""
+        from suite.data.cifar10 import normalize
+
+        images, labels = self._cifar().split("score")
+        n = self.settings.forgetting_batch
+        if not 1 <= n <= len(images):
+            raise ValueError(f"forgetting_batch must be in [1, {len(images)}], got {n}")
+        x = normalize(images[:n]).to(self.device)
+        return x, torch.as_tensor(np.asarray(labels[:n], dtype=np.int64)).to(self.device)
+
+    def forgetting_record(self) -> dict[str, Any]:
+        """The forgetting measurements of the finished epochs: ``{"epochs": {"<e>": {"arch": [...],
+        "step": [...], "acc_after_step": [...], "acc_epoch_end": [...], "fv": [...]}}, "eval_batch": n,
+        "bn": mode, "steps": forgetting_archs}`` (``epochs`` empty when off or before the first
+        measured epoch ends). Read from ``forgetting.json`` in the work dir, so a reused training has it."""
+        s = self.settings
+        record = {"epochs": {}, "eval_batch": s.forgetting_batch, "bn": s.forgetting_bn, "steps": s.forgetting_archs}
+        if not s.forgetting_epochs:
+            return record
+        if self.work_dir is None:
+            epochs = self._forgetting
+        else:
+            path = self.work_dir / FORGETTING_FILE
+            try:
+                epochs = json.loads(path.read_text())["epochs"] if path.exists() else {}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CheckpointError(f"{path} is unreadable ({type(exc).__name__}); delete {self.work_dir} to retrain") from None
+        record["epochs"] = {k: epochs[k] for k in sorted(epochs, key=int)}
+        return record
+
+    def _put_forgetting(self, epochs: dict[str, Any]) -> None:
+        epochs = json.loads(json.dumps(epochs))  # a copy, JSON-typed
+        if self.work_dir is None:
+            self._forgetting = epochs
+            return
+        path = self.work_dir / FORGETTING_FILE
+        tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as handle:  # atomically, as the checkpoints
+            handle.write(json.dumps({"version": 1, "epochs": epochs}, indent=1, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
 
     def _train_split(self) -> tuple[np.ndarray, np.ndarray]:
         images, labels = self._cifar().split("train")
@@ -352,6 +433,66 @@ class SupernetTrainer:
             self._memory.pop(name, None)
         else:
             (self.work_dir / f"{name}.pt").unlink(missing_ok=True)
+
+
+FORGETTING_FILE = "forgetting.json"
+
+
+class ForgettingMeter:
+    """Multi-model forgetting of one training (see the module docstring); checkpointed with it.
+
+    ``after_step`` records, in a measured epoch, the OS accuracy of each architecture of the first
+    ``forgetting_archs`` steps right after its step; ``end_of_epoch`` evaluates them again and
+    moves the epoch's record to ``done`` (``{"<epoch>": {"arch", "step", "acc_after_step",
+    "acc_epoch_end", "fv"}}``, FV = after step - at the end: positive = forgotten).
+    """
+
+    def __init__(self, settings: TrainSettings, batch: tuple[torch.Tensor, torch.Tensor],
+                 cuda_device: int | None = None) -> None:
+        self.epochs, self.steps = set(settings.forgetting_epochs), settings.forgetting_archs
+        self.bn, self.batch, self.cuda_device = settings.forgetting_bn, batch, cuda_device
+        self.space = get_space(settings.space)
+        self.done: dict[str, dict[str, list]] = {}
+        self.current: dict[str, Any] | None = None  # the measured epoch in progress
+
+    def _accuracies(self, model: nn.Module, archs: list) -> list[float]:
+        """OS accuracy of each architecture on the batch, as the scorer computes it: no gradient,
+        dropout off, BN statistics not updated; the global generator is restored afterwards."""
+        with torch.random.fork_rng(devices=[] if self.cuda_device is None else [self.cuda_device]):
+            return [float(v) for v in os_values(model, archs, [self.batch], "acc", self.bn)[:, 0]]
+
+    def after_step(self, model: nn.Module, epoch: int, index: int, archs: list) -> None:
+        if epoch + 1 not in self.epochs or index >= self.steps:
+            return
+        if self.current is None or self.current["epoch"] != epoch + 1:
+            self.current = {"epoch": epoch + 1, "arch": [], "step": [], "acc_after_step": []}
+        keep = sum(1 for k in self.current["step"] if k < index)  # a replayed step replaces its entries
+        for key in ("arch", "step", "acc_after_step"):
+            del self.current[key][keep:]
+        self.current["arch"] += [self.space.format(a) for a in archs]
+        self.current["step"] += [index] * len(archs)
+        self.current["acc_after_step"] += self._accuracies(model, archs)
+
+    def end_of_epoch(self, model: nn.Module, epoch: int) -> bool:
+        """Evaluate the epoch's architectures again; True when ``epoch`` (0-based) was measured."""
+        if epoch + 1 not in self.epochs:
+            return False
+        current = self.current if self.current is not None and self.current["epoch"] == epoch + 1 else \
+            {"arch": [], "step": [], "acc_after_step": []}
+        end = self._accuracies(model, [self.space.parse(a) for a in current["arch"]]) if current["arch"] else []
+        self.done[str(epoch + 1)] = {
+            "arch": list(current["arch"]), "step": list(current["step"]),
+            "acc_after_step": list(current["acc_after_step"]), "acc_epoch_end": end,
+            "fv": [a - b for a, b in zip(current["acc_after_step"], end)],
+        }
+        self.current = None
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"done": json.loads(json.dumps(self.done)), "current": json.loads(json.dumps(self.current))}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.done, self.current = dict(state["done"]), state["current"]
 
 
 def snapshot_label(epoch: int) -> str:

@@ -532,6 +532,41 @@ class Nb101Space:
     def relu_count(self, arch: Nb101Arch) -> int:
         return relu_count(arch)
 
+    # -- operation slots (op-level analyses: mutate one operation) ------------------------------
+    def op_slots(self, arch: Nb101Arch) -> tuple[str, ...]:
+        """The operation (official label) of each interior vertex of the stored, pruned cell, in
+        vertex order: ``arch.ops[1:-1]`` (0 to 5 slots, depending on the cell)."""
+        return tuple(arch.ops[1:-1])
+
+    def slot_names(self, arch: Nb101Arch) -> tuple[str, ...]:
+        """Labels of :meth:`op_slots`' positions: ``vertex <i>`` (1-based vertex of the pruned cell)."""
+        return tuple(f"vertex {i}" for i in range(1, arch.num_vertices - 1))
+
+    def candidate_ops(self) -> tuple[str, ...]:
+        """The operations a slot may hold (official labels)."""
+        return OPS
+
+    def with_op(self, arch: Nb101Arch, slot: int, op: str) -> Nb101Arch:
+        """``arch`` with the operation of interior vertex ``slot + 1`` replaced by ``op`` (an official
+        label, or its short code such as ``conv1x1``); the wiring stays, so the cell stays pruned
+        (and in NAS-Bench-1shot1 space 3 when it was).
+
+        Raises:
+            UsageError: a slot outside the cell's interior vertices or an unknown operation (one line).
+        """
+        from suite.errors import UsageError
+
+        interior = arch.num_vertices - 2
+        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < interior:
+            where = f"0..{interior - 1}" if interior else "it has no interior vertex"
+            raise UsageError(f"NB101 slot {slot!r} is not an interior vertex position of this cell ({where})")
+        label = _LONG.get(op) if isinstance(op, str) else None
+        if label not in OPS:
+            raise UsageError(f"unknown NB101 operation {op!r}; expected one of {', '.join(OPS)}")
+        ops = list(arch.ops)
+        ops[int(slot) + 1] = label
+        return Nb101Arch(arch.matrix, tuple(ops))
+
 
 class Nb101Space3(Nb101Space):
     """NAS-Bench-1shot1 search space 3: NB101 cells reachable from its 5-node wirings.

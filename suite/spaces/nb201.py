@@ -251,5 +251,34 @@ class Nb201Space:
     def relu_count(self, arch: Nb201Arch) -> int:
         return relu_count(arch)
 
+    # -- operation slots (op-level analyses: mutate one operation) ------------------------------
+    def op_slots(self, arch: Nb201Arch) -> tuple[str, ...]:
+        """The operation at each mutable position: the 6 edges, in :data:`EDGES` order."""
+        return tuple(arch.ops)
+
+    def slot_names(self, arch: Nb201Arch) -> tuple[str, ...]:
+        """Labels of :meth:`op_slots`' positions, ``edge <to><-<from>`` (the same for every cell)."""
+        return tuple(f"edge {to}<-{src}" for src, to in EDGES)
+
+    def candidate_ops(self) -> tuple[str, ...]:
+        """The operations a slot may hold."""
+        return OPS
+
+    def with_op(self, arch: Nb201Arch, slot: int, op: str) -> Nb201Arch:
+        """``arch`` with the operation of slot ``slot`` (an edge) replaced by ``op``.
+
+        Raises:
+            UsageError: a slot outside 0..5 or an unknown operation (one line).
+        """
+        from suite.errors import UsageError
+
+        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < len(EDGES):
+            raise UsageError(f"NB201 slot {slot!r} is not an edge position 0..{len(EDGES) - 1}")
+        if op not in OPS:
+            raise UsageError(f"unknown NB201 operation {op!r}; expected one of {', '.join(OPS)}")
+        ops = list(arch.ops)
+        ops[int(slot)] = op
+        return Nb201Arch(tuple(ops))
+
 
 NB201 = Nb201Space()

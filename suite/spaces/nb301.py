@@ -400,5 +400,45 @@ class Nb301Space:
     def relu_count(self, arch: Nb301Arch) -> int:
         return relu_count(arch)
 
+    # -- operation slots (op-level analyses: mutate one operation) ------------------------------
+    def op_slots(self, arch: Nb301Arch) -> tuple[str, ...]:
+        """The operation of each of the 16 ``(op, input)`` pairs: the normal cell's 8, then the
+        reduction cell's 8, in the stored order (each node's two pairs sorted by input node).
+
+        Replacing an operation never reorders the pairs (they are sorted by input only, and a
+        node's two inputs differ), so slot ``s`` of :meth:`with_op`'s result is the one mutated.
+        """
+        return tuple(op for op, _ in arch.normal) + tuple(op for op, _ in arch.reduce)
+
+    def slot_names(self, arch: Nb301Arch) -> tuple[str, ...]:
+        """Labels of :meth:`op_slots`' positions, e.g. ``normal node 2<-1`` (input nodes depend on
+        the genotype, so the labels do too)."""
+        return tuple(f"{kind} node {i // 2 + 2}<-{src}"
+                     for kind, pairs in (("normal", arch.normal), ("reduce", arch.reduce))
+                     for i, (_, src) in enumerate(pairs))
+
+    def candidate_ops(self) -> tuple[str, ...]:
+        """The operations a slot may hold."""
+        return OPS
+
+    def with_op(self, arch: Nb301Arch, slot: int, op: str) -> Nb301Arch:
+        """``arch`` with the operation of pair ``slot`` (0-7 normal, 8-15 reduce) replaced by ``op``;
+        the input node stays.
+
+        Raises:
+            UsageError: a slot outside 0..15 or an unknown operation (one line).
+        """
+        from suite.errors import UsageError
+
+        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < 2 * N_PAIRS:
+            raise UsageError(f"NB301 slot {slot!r} is not a pair position 0..{2 * N_PAIRS - 1} "
+                             "(normal cell 0-7, reduction cell 8-15)")
+        if op not in OPS:
+            raise UsageError(f"unknown NB301 operation {op!r}; expected one of {', '.join(OPS)}")
+        cells = [list(arch.normal), list(arch.reduce)]
+        cell, position = divmod(int(slot), N_PAIRS)
+        cells[cell][position] = (op, cells[cell][position][1])
+        return Nb301Arch(tuple(cells[0]), tuple(cells[1]))
+
 
 NB301 = Nb301Space()
