@@ -125,6 +125,10 @@ def test_size_bias_kd_and_rank_difference_per_group():
     worst = size_bias(np.array([[0, 1, 2, 3, 4, 5, 6, 7, 8, np.nan]]), gt, flops)
     assert worst["mean_rd"][0] == pytest.approx([1 / 9] * 4 + [(1 / 9 - 1) / 2])
     assert worst["kd"][0, 4] == -1.0
+    # the preference for size: snapshot 0 ranks the two smallest on top, snapshot 1 follows FLOPs exactly
+    assert bias["kd_flops"][1] == pytest.approx(1.0) and bias["kd_gt_flops"] == pytest.approx(1.0)
+    assert bias["top_flops_rank"][1] == pytest.approx([1.0, 8 / 9, 7 / 9])
+    assert bias["top_flops_rank"][0] == pytest.approx([1 / 9, 0.0, 1.0])
 
 
 # --- 4. intra-level KD -------------------------------------------------------------------------
@@ -301,6 +305,9 @@ def test_real_nb201_synflow_and_oneshot(nb201, tmp_path):
     assert all(a["flops_max"] < b["flops_min"] for a, b in zip(groups, groups[1:]))  # ties never split
     rd = size["mean_RD"]["final"]
     assert all(abs(v) < 0.1 for v in rd)
+    # study Fig 19: synflow's three best-scored cells are NB201's three largest by FLOPs rank
+    assert min(size["top_flops_rank"]["final"]) > 0.999
+    assert size["KD_score_vs_FLOPs"]["final"] > size["KD_gt_vs_FLOPs"] > 0.5
     assert set(syn["skipped"]) >= {"stability", "intra_level"}
     dists = index["benchmarks"]["nb201"]["gt_distribution"]
     assert {"cifar10_test_200", "cifar100_test_200", "imagenet16_test_200"} <= set(dists)

@@ -23,10 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.analysis import kendall, normalised_ranks
+from suite.analysis import kendall, normalised_ranks, worst_filled
 from suite.analysis.plots import series_figure, write_csv, write_figure, write_json
 
 N_GROUPS = 5
+#: How many of the best-scored architectures ``top_flops_rank`` follows.
+TOP = 3
 
 
 def flops_groups(flops: np.ndarray, n_groups: int = N_GROUPS) -> np.ndarray:
@@ -54,6 +56,10 @@ def size_bias(scores: np.ndarray, gt: np.ndarray, flops: np.ndarray, n_groups: i
         n_groups: number of groups.
         nonfinite: the result's policy.
     Returns:
+        ``kd_flops`` float64 [s]: KD of the scores against FLOPs (the estimator's preference for size),
+        to be read against ``kd_gt_flops`` (float64 [], KD of the GT against FLOPs: how much size is
+        worth); ``top_flops_rank`` float64 [s, TOP]: the normalised FLOPs rank (1 = the largest) of
+        the TOP best-scored architectures (study Fig 19: synflow's top 3 are NB201's largest);
         ``group`` int64 [n]; ``size`` int64 [g] (scored architectures per group); ``flops_min`` /
         ``flops_max`` float64 [g] (NaN for an empty group); ``n`` int64 [s, g] (architectures used per
         snapshot); ``kd`` float64 [s, g] and ``mean_rd`` float64 [s, g] (NaN where undefined: fewer
@@ -80,8 +86,19 @@ def size_bias(scores: np.ndarray, gt: np.ndarray, flops: np.ndarray, n_groups: i
                 mean_rd[i, g] = float(rd[members].mean())
             value = kendall(row[keep][members], gt[keep][members], nonfinite)
             kd[i, g] = np.nan if value is None else value
+    flops_rank = normalised_ranks(flops)
+    kd_flops = np.full(len(scores), np.nan)
+    top = np.full((len(scores), min(TOP, len(gt))), np.nan)
+    for i, row in enumerate(scores):
+        keep = np.isfinite(row) if nonfinite == "drop" else np.ones(len(row), dtype=bool)
+        value = kendall(row[keep], flops[keep], nonfinite)
+        kd_flops[i] = np.nan if value is None else value
+        order = np.argsort(-worst_filled(row), kind="stable")[: top.shape[1]]
+        top[i] = flops_rank[order]
+    kd_gt_flops = kendall(gt, flops)
     return {"group": group, "size": size, "flops_min": flops_min, "flops_max": flops_max, "n": n, "kd": kd,
-            "mean_rd": mean_rd}
+            "mean_rd": mean_rd, "kd_flops": kd_flops, "kd_gt_flops": np.float64(np.nan if kd_gt_flops is None else kd_gt_flops),
+            "top_flops_rank": top}
 
 
 def _short(value: float) -> str:
@@ -120,11 +137,16 @@ def write_size_bias(labels: Sequence[str], bias: Mapping[str, np.ndarray], out_d
             "KD": {label: _none(bias["kd"][i]) for i, label in enumerate(labels)},
             "mean_RD": {label: _none(bias["mean_rd"][i]) for i, label in enumerate(labels)},
             "n": {label: bias["n"][i] for i, label in enumerate(labels)},
+            "KD_score_vs_FLOPs": {label: _none(bias["kd_flops"][i : i + 1])[0] for i, label in enumerate(labels)},
+            "KD_gt_vs_FLOPs": _none(np.atleast_1d(bias["kd_gt_flops"]))[0],
+            "top_flops_rank": {label: _none(bias["top_flops_rank"][i]) for i, label in enumerate(labels)},
             "rule": f"group = floor({n_groups} * (#archs with strictly fewer FLOPs) / n); RD = predicted - true "
                     "normalised rank (1 = best), > 0 = overestimated",
             **(meta or {})}
     files = [write_figure(fig, out_dir / "size_bias"), write_json(out_dir / "size_bias.json", data),
              write_csv(out_dir / "size_bias.csv", pd.DataFrame(rows))]
     headline = {"snapshot": labels[-1], "size": bias["size"], "KD": _none(bias["kd"][-1]),
-                "mean_RD": _none(bias["mean_rd"][-1])}
+                "mean_RD": _none(bias["mean_rd"][-1]), "KD_score_vs_FLOPs": _none(bias["kd_flops"][-1:])[0],
+                "KD_gt_vs_FLOPs": _none(np.atleast_1d(bias["kd_gt_flops"]))[0],
+                "top_flops_rank": _none(bias["top_flops_rank"][-1])}
     return {"files": files, "headline": headline}
