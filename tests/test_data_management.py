@@ -155,16 +155,28 @@ class FakeHub:
         target.write_bytes(source if isinstance(source, bytes) else Path(source).read_bytes())
 
     def __call__(self, repo_id, filename, repo_type=None, revision=None, cache_dir=None, local_files_only=False):
+        """hf_hub_download: the suite asks it only for files already in the hub cache (none here)."""
+        assert local_files_only, "downloads go through the resumable http path"
         self.calls.append({"repo_id": repo_id, "filename": filename, "repo_type": repo_type, "revision": revision,
-                           "local_files_only": local_files_only})
+                           "local_files_only": True})
+        raise LocalEntryNotFoundError("Cannot find the requested files in the disk cache")
+
+    @staticmethod
+    def url(repo, path_in_repo, rev):
+        return f"fake://{repo}|{rev}|{path_in_repo}"
+
+    def http_get(self, url, handle, resume_size, displayed_filename):
+        """Serves the bytes from ``resume_size`` on (an HTTP Range request), as the hub would."""
+        repo_id, revision, filename = url[len("fake://"):].split("|")
+        revision = None if revision == "None" else revision
+        self.calls.append({"repo_id": repo_id, "filename": filename, "repo_type": "dataset", "revision": revision,
+                           "local_files_only": False, "resume_size": resume_size})
         path = self.root / repo_id / (revision or "main") / filename
-        if local_files_only:
-            raise LocalEntryNotFoundError("Cannot find the requested files in the disk cache")
         if not (self.root / repo_id).is_dir():
             raise RepositoryNotFoundError("404 Client Error.\n\nRepository Not Found", response=_response(404))
         if not path.is_file():
             raise EntryNotFoundError(f"{filename} not found")
-        return str(path)
+        handle.write(path.read_bytes()[resume_size:])
 
 
 def _response(code: int) -> httpx2.Response:
@@ -175,6 +187,9 @@ def _response(code: int) -> httpx2.Response:
 def fake_hub(tmp_path, monkeypatch) -> FakeHub:
     served = FakeHub(tmp_path / "served")
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", served)
+    monkeypatch.setattr(hub, "_hub_url", served.url)
+    monkeypatch.setattr(hub, "_http_get", served.http_get)
+    monkeypatch.setenv("SUITE_CACHE_DIR", str(tmp_path / "cache"))  # interrupted downloads are kept there
     monkeypatch.delenv("SUITE_HUB_REPO", raising=False)
     monkeypatch.delenv("SUITE_HUB_REVISION", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -193,7 +208,9 @@ def test_pull_installs_a_good_file_from_the_pinned_revision(data_dir, fake_hub, 
     assert (dest / NB201_GROUND_TRUTH.relpath).read_bytes() == (data_dir / NB201_GROUND_TRUTH.relpath).read_bytes()
     assert _leftovers(dest) == [dest / NB201_GROUND_TRUTH.relpath]  # no .part
     assert fake_hub.calls[-1] == {"repo_id": DEFAULT_HUB_REPO, "filename": NB201_GROUND_TRUTH.relpath,
-                                  "repo_type": "dataset", "revision": DEFAULT_HUB_REVISION, "local_files_only": False}
+                                  "repo_type": "dataset", "revision": DEFAULT_HUB_REVISION, "local_files_only": False,
+                                  "resume_size": 0}
+    assert _leftovers(tmp_path / "cache") == []  # the verified download is not kept twice
     # environment beats the default, flags beat the environment
     monkeypatch.setenv("SUITE_HUB_REPO", "me/mirror")
     monkeypatch.setenv("SUITE_HUB_REVISION", "v2")
@@ -241,19 +258,40 @@ def test_offline_and_missing_are_one_line(fake_hub, tmp_path, capsys, monkeypatc
     assert _leftovers(dest) == []
 
 
-def test_a_download_that_fails_midway_leaves_no_file(fake_hub, tmp_path, monkeypatch):
-    def dropped(repo_id, filename, **kwargs):
-        partial = tmp_path / "hub-cache" / (filename + ".incomplete")
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_bytes(b"index,arch,iso")  # what huggingface_hub had streamed before the network went
+def test_a_download_that_fails_midway_installs_nothing_and_the_next_pull_resumes_it(data_dir, fake_hub, tmp_path,
+                                                                                     monkeypatch):
+    good = (data_dir / NB201_GROUND_TRUTH.relpath).read_bytes()
+    fake_hub.put(DEFAULT_HUB_REPO, DEFAULT_HUB_REVISION, NB201_GROUND_TRUTH.relpath, good)
+    serve = fake_hub.http_get
+
+    def dropped(url, handle, resume_size, displayed_filename):
+        handle.write(good[resume_size:1_000_000])  # what had arrived before the network went
         raise httpx2.ReadError("connection reset by peer\nmore detail")
 
-    monkeypatch.setattr(huggingface_hub, "hf_hub_download", dropped)
+    monkeypatch.setattr(hub, "_http_get", dropped)
     dest = tmp_path / "data"
     with pytest.raises(DataError) as err:
         hub.pull("nb201", dest)
-    assert "\n" not in str(err.value) and "failed (ReadError: connection reset by peer)" in str(err.value)
+    assert "\n" not in str(err.value) and "failed after 1,000,000 bytes (ReadError: connection reset by peer)" in str(err.value)
+    assert "pull again to resume" in str(err.value)
     assert _leftovers(dest) == []
+    [partial] = _leftovers(tmp_path / "cache")
+    assert partial.name.endswith(".incomplete") and partial.stat().st_size == 1_000_000
+    monkeypatch.setattr(hub, "_http_get", serve)
+    hub.pull("nb201", dest)  # a new process would do the same: the bytes are on disk
+    assert fake_hub.calls[-1]["resume_size"] == 1_000_000
+    assert (dest / NB201_GROUND_TRUTH.relpath).read_bytes() == good and _leftovers(tmp_path / "cache") == []
+
+
+def test_a_corrupt_download_is_not_kept_for_resuming(data_dir, fake_hub, tmp_path):
+    good = (data_dir / NB201_GROUND_TRUTH.relpath).read_bytes()
+    fake_hub.put(DEFAULT_HUB_REPO, DEFAULT_HUB_REVISION, NB201_GROUND_TRUTH.relpath, good[:-10] + b"0123456789")
+    with pytest.raises(DataError, match="not installed"):
+        hub.pull("nb201", tmp_path / "data")
+    assert _leftovers(tmp_path / "cache") == []  # the next pull starts again from byte 0
+    fake_hub.put(DEFAULT_HUB_REPO, DEFAULT_HUB_REVISION, NB201_GROUND_TRUTH.relpath, good)
+    hub.pull("nb201", tmp_path / "data")
+    assert fake_hub.calls[-1]["resume_size"] == 0
 
 
 def test_an_install_interrupted_while_copying_leaves_the_old_file(data_dir, fake_hub, tmp_path, monkeypatch):

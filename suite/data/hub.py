@@ -8,7 +8,8 @@ pinned tag :data:`~suite.data.manifest.DEFAULT_HUB_REVISION`). Flags beat enviro
 A pull is checked before it is installed: the downloaded bytes are copied next to the target as a
 ``.part`` file, the copy is verified (sha256 pin, CIFAR-10's decoded content, or an imported table's
 provenance sidecar), and only then renamed over the target (``os.replace``, atomic on one file
-system). An interrupted or refused pull leaves the data directory as it was.
+system). An interrupted or refused pull leaves the data directory as it was; an interrupted
+download keeps its bytes in the suite's cache (``downloads/``), and the next pull resumes it.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def pull(
         repo_id, revision: override the source repository / revision.
         offline: use only the local hub cache, never the network (also ``HF_HUB_OFFLINE=1``).
         hub_cache_dir: the huggingface_hub cache to use (default: huggingface_hub's own).
-        cache_dir: the suite's cache, where CIFAR-10's check keeps its decoded arrays (None: none kept).
+        cache_dir: the suite's cache (default: :func:`suite.paths.cache_dir`): ``downloads/`` keeps an
+            interrupted download for the next pull to resume; CIFAR-10's check keeps its decoded arrays.
     Returns:
         The installed path.
     Raises:
@@ -107,15 +109,20 @@ def pull(
     repo, rev = hub_source(datafile, repo_id, revision)
     offline = offline_requested(offline)
     where = f"{repo}@{rev or 'main'}"
-    downloaded = Path(_download(datafile.path_in_repo, repo, rev, offline, hub_cache_dir))
+    from suite import paths
+
+    download_dir = paths.cache_dir(cache_dir) / "downloads"
+    downloaded = _download(datafile.path_in_repo, repo, rev, offline, hub_cache_dir, download_dir)
+    own = [downloaded] if downloaded.is_relative_to(download_dir) else []  # not huggingface_hub's cache
     sidecar_download = None
     if datafile.imported:
         # an imported table (sha256 not pinned): it comes with its provenance sidecar, which must match
-        sidecar_download = Path(_download(str(Path(datafile.path_in_repo).with_suffix(".json")), repo, rev,
-                                          offline, hub_cache_dir))
+        sidecar_download = _download(str(Path(datafile.path_in_repo).with_suffix(".json")), repo, rev,
+                                     offline, hub_cache_dir, download_dir)
+        own += [sidecar_download] if sidecar_download.is_relative_to(download_dir) else []
     target = Path(data_dir) / datafile.relpath
     target.parent.mkdir(parents=True, exist_ok=True)
-    staged: list[Path] = []
+    staged: list[Path] = [*own]  # complete downloads of ours are deleted whatever happens: verified or refused
     try:
         table_part = _stage(downloaded, target, staged)
         sidecar_part = _stage(sidecar_download, target.with_suffix(".json"), staged) if sidecar_download else None
@@ -175,17 +182,47 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _download(path_in_repo: str, repo: str, rev: str | None, offline: bool, hub_cache_dir: Path | None) -> str:
-    """One file of a hub dataset repository, through huggingface_hub's cache; DataError in one line.
+def _hub_url(repo: str, path_in_repo: str, rev: str | None) -> str:
+    """The resolve URL of one file of a hub dataset repository (honours ``HF_ENDPOINT``)."""
+    from huggingface_hub import hf_hub_url
 
-    Resuming (checked in the source of huggingface_hub 2.4.0, the version installed here):
-    ``hf_hub_download`` streams into a process-unique ``<blob>.<uuid>.incomplete`` file and deletes it
-    when the call fails, so an interrupted *process* restarts that file from byte 0; it does NOT pick
-    up an ``.incomplete`` file left by an earlier call (older releases did; huggingface_hub PR #4228
-    dropped it). What it resumes: within one call, ``http_get`` re-requests the rest with an HTTP
-    ``Range`` header after a dropped connection or timeout (up to 5 retries without progress), and
-    across calls every file already complete in the cache is reused without a download, so a pull
-    stopped between the table and its sidecar fetches only the missing one.
+    return hf_hub_url(repo, path_in_repo, repo_type="dataset", revision=rev)
+
+
+def _http_get(url: str, handle, resume_size: int, displayed_filename: str) -> None:
+    """Stream ``url`` into ``handle`` from byte ``resume_size`` (huggingface_hub's ``http_get``: an HTTP
+    ``Range`` request, retries after a dropped connection, a tqdm progress bar, the hub's errors)."""
+    import logging
+
+    from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers
+
+    # its retry warnings are multi-line tracebacks-in-words; the pull reports the outcome in one line
+    hub_log = logging.getLogger("huggingface_hub.file_download")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)
+    try:
+        http_get(url, handle, resume_size=resume_size, headers=build_hf_headers(), displayed_filename=displayed_filename)
+    finally:
+        hub_log.setLevel(level)
+
+
+def partial_download_path(download_dir: Path, repo: str, rev: str | None, path_in_repo: str) -> Path:
+    """Where a pull keeps the bytes it has so far (``<download_dir>/<owner>--<name>/<rev>/<path>.incomplete``)."""
+    return Path(download_dir) / repo.replace("/", "--") / (rev or "main") / (path_in_repo + ".incomplete")
+
+
+def _download(path_in_repo: str, repo: str, rev: str | None, offline: bool, hub_cache_dir: Path | None,
+              download_dir: Path) -> Path:
+    """One file of a hub dataset repository; DataError in one line.
+
+    A file complete in huggingface_hub's cache is used as it is (offline, only that). Otherwise it is
+    downloaded into ``download_dir`` as ``<path>.incomplete``, which outlives the process: a pull
+    that dies (network gone, Ctrl-C, killed) leaves the bytes it had, and the next pull asks the
+    server for the rest (HTTP ``Range``). huggingface_hub's own ``hf_hub_download`` cannot do this:
+    since huggingface_hub PR #4228 (2.x, checked in 2.4.0's source) it streams into a process-unique
+    temporary file and deletes it on failure. Once complete the file is renamed without the suffix;
+    the caller verifies it against the manifest and deletes it (a corrupt download is never kept).
     """
     import huggingface_hub
     from huggingface_hub.errors import (
@@ -203,24 +240,32 @@ def _download(path_in_repo: str, repo: str, rev: str | None, offline: bool, hub_
             pass
     where = f"hub dataset {repo}@{rev or 'main'}"
     try:
-        return huggingface_hub.hf_hub_download(repo_id=repo, filename=path_in_repo, repo_type="dataset",
-                                               revision=rev, cache_dir=hub_cache_dir, local_files_only=offline)
+        return Path(huggingface_hub.hf_hub_download(repo_id=repo, filename=path_in_repo, repo_type="dataset",
+                                                    revision=rev, cache_dir=hub_cache_dir, local_files_only=True))
     except LocalEntryNotFoundError as exc:
         if offline:
             raise DataError(f"cannot pull {path_in_repo} from {where}: offline and not in the local hub cache "
                             f"(--offline or {HF_OFFLINE_ENV}=1); connect and pull without --offline, with "
                             f"{HF_OFFLINE_ENV} unset") from exc
-        raise DataError(f"cannot reach the hub for {path_in_repo} of {where} and it is not in the local hub cache; "
-                        "check the network (or HF_ENDPOINT) and pull again") from exc
+    part = partial_download_path(download_dir, repo, rev, path_in_repo)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(part, "ab") as handle:
+            _http_get(_hub_url(repo, path_in_repo, rev), handle, handle.tell(), Path(path_in_repo).name)
     except (RepositoryNotFoundError, RevisionNotFoundError, EntryNotFoundError) as exc:
+        part.unlink(missing_ok=True)
         kind = ("no such revision" if isinstance(exc, RevisionNotFoundError)
                 else "no such repository (or it is private)" if isinstance(exc, RepositoryNotFoundError)
                 else "no such file")
         raise DataError(f"{where}: {kind} ({path_in_repo}); check --repo / --revision ({HUB_REPO_ENV} / "
                         f"{HUB_REVISION_ENV})") from exc
     except network_errors as exc:
-        raise DataError(f"download of {path_in_repo} from {where} failed ({_first_line(exc)}); pull again, "
-                        "completed files are reused from the hub cache") from exc
+        have = part.stat().st_size if part.exists() else 0
+        raise DataError(f"download of {path_in_repo} from {where} failed after {have:,} bytes ({_first_line(exc)}); "
+                        "pull again to resume from there") from exc
+    done = part.with_name(part.name[: -len(".incomplete")])
+    os.replace(part, done)
+    return done
 
 
 # --- push (maintainers) -------------------------------------------------------------------------
