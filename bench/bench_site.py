@@ -3,8 +3,9 @@
     python bench/bench_site.py [--files 200] [--bootstrap 0 20]
 
 Makes ``--files`` signed results from the repository's params submission (renamed estimators x
-the three seeds, signed by a throwaway key), then times ``leaderboard build`` for each bootstrap
-setting, and a second build (warm file cache) for the first setting.
+the three seeds, signed by a throwaway key), then times ``leaderboard build`` without the
+estimator pages' analyses for each bootstrap setting, and once with them (the default of
+``suite leaderboard build``) for the first setting, printing the ratio.
 """
 
 from __future__ import annotations
@@ -42,12 +43,16 @@ def main() -> None:
             raw["seed"] = (20, 2020, 202020)[i % 3]
             write_signed_result(ResultFile.model_validate(raw), tmp / "files" / f"{i:04d}.json", key)
         print(f"made {args.files} signed files of 15,625 architectures in {time.perf_counter() - started:.1f} s")
-        for resamples in args.bootstrap:
+        times = {}
+        for resamples, analyses in [(b, False) for b in args.bootstrap] + [(args.bootstrap[0], True)]:
             started = time.perf_counter()
-            report = build([tmp / "files"], tmp / "site", tmp / "allowed_signers", data_dir, cache_dir, resamples=resamples)
-            elapsed = time.perf_counter() - started
-            print(f"build, bootstrap {resamples:>4}: {elapsed:6.1f} s for {report.accepted} files "
-                  f"({report.pages} pages, {len(report.rejected)} rejected)")
+            report = build([tmp / "files"], tmp / "site", tmp / "allowed_signers", data_dir, cache_dir,
+                           resamples=resamples, analyses=analyses)
+            elapsed = times[analyses] = time.perf_counter() - started
+            size = sum(p.stat().st_size for p in (tmp / "site").rglob("*") if p.is_file()) / 2**20
+            print(f"build, bootstrap {resamples:>4}, analyses {'on ' if analyses else 'off'}: {elapsed:6.1f} s for "
+                  f"{report.accepted} files ({report.pages} pages, {len(report.rejected)} rejected, {size:.0f} MiB)")
+        print(f"analyses on / off (bootstrap {args.bootstrap[0]}): {times[True] / times[False]:.2f}x")
 
 
 if __name__ == "__main__":
