@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from suite import paths
 from suite.errors import UsageError
 from suite.estimator import Estimator, RunContext
 from suite.registry import register_estimator
@@ -80,7 +81,6 @@ class _GroundTruthColumn(Estimator):
 
     def _values(self, ctx: RunContext) -> dict[str, float]:
         if self._by_arch is None:
-            from suite import paths
             from suite.benchmarks import get_benchmark
 
             benchmark = get_benchmark("nb201").load(paths.data_dir(ctx.data_dir))
@@ -89,8 +89,6 @@ class _GroundTruthColumn(Estimator):
         return self._by_arch
 
     def run_record(self, ctx: RunContext) -> dict[str, Any]:
-        from suite import paths
-
         return {"cost": self.cost(paths.data_dir(ctx.data_dir))}
 
     def cost(self, data_dir: Path | None) -> dict[str, Any]:

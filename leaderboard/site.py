@@ -307,7 +307,7 @@ def _analyses(slug: str, item: Accepted, benchmark, out: Path) -> dict:
     from suite.analysis.report import analyze
 
     root = out / "analyses" / slug
-    index = analyze([item.path], root, None, benchmarks={benchmark.name: benchmark})
+    index = analyze([item.path], root, None, benchmarks={benchmark.name: benchmark}, results={item.path: item.result})
     [entry] = index["results"]
     sections = []
     for name, heading in ANALYSIS_TITLES.items():

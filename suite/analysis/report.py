@@ -91,7 +91,8 @@ def result_dirs(items: Sequence[tuple[Path, ResultFile]]) -> list[str]:
 
 def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Path | None,
             gt_column: str | None = None, *, progress: str = "none",
-            benchmarks: Mapping[str, LoadedBenchmark] | None = None) -> dict[str, Any]:
+            benchmarks: Mapping[str, LoadedBenchmark] | None = None,
+            results: Mapping[Path, ResultFile] | None = None) -> dict[str, Any]:
     """Run every applicable analysis on each result file; write the files and ``out_dir/index.json``.
 
     Args:
@@ -102,6 +103,7 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
         gt_column: the GT column to analyse against (default: each result's recorded column).
         progress: a :data:`suite.progress.MODES` mode, used from :data:`PROGRESS_FROM` results on.
         benchmarks: already loaded benchmarks by name (the rest are loaded from ``data_dir``).
+        results: results already read, by path (the site passes the verified ones); the rest are read.
     Returns:
         The index (what ``index.json`` holds).
     Raises:
@@ -110,7 +112,8 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
     """
     out_dir = Path(out_dir).resolve()  # every path written below is absolute; index.json holds them relative
     files = find_results(paths, exclude=out_dir)
-    items = [(path, read_result(path)) for path in files]
+    known = {Path(p).resolve(): r for p, r in (results or {}).items()}
+    items = [(path, known.get(path.resolve()) or read_result(path)) for path in files]
     loaded: dict[str, LoadedBenchmark] = dict(benchmarks or {})
     columns: list[str] = []
     for path, result in items:  # check everything before writing anything

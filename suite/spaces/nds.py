@@ -45,6 +45,7 @@ configurations are different networks):
 
 from __future__ import annotations
 
+import abc
 import math
 import re
 from collections.abc import Mapping
@@ -438,14 +439,14 @@ def relu_count(arch: NdsArch) -> int:
 # --- the spaces ---------------------------------------------------------------------------------
 
 
-class _NdsSpace:
+class _NdsSpace(abc.ABC):
     name: str
     arch_type: type
     block_type: str
 
+    @abc.abstractmethod
     def parse(self, text: str):
         """Each space parses its own string (``parse_resnet`` / ``parse_resnexta``)."""
-        raise NotImplementedError(f"{type(self).__name__} must define parse")
 
     def format(self, arch: NdsArch) -> str:
         if not isinstance(arch, self.arch_type):
