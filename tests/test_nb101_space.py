@@ -246,9 +246,9 @@ def test_sampled_networks_run_and_cell_bn_affine_off():
         assert all(not b.affine for b in cell_bns) and net.stem[1].affine
 
 
-def _perturbed_supernet(**options) -> Nb101Supernet:
+def _perturbed_supernet(space=NB101_SPACE3, **options) -> Nb101Supernet:
     torch.manual_seed(0)
-    net = NB101_SPACE3.build_supernet(**options)
+    net = space.build_supernet(**options)
     with torch.no_grad():
         for name, tensor in net.state_dict().items():
             if tensor.is_floating_point():
@@ -257,12 +257,13 @@ def _perturbed_supernet(**options) -> Nb101Supernet:
     return net
 
 
+@pytest.mark.parametrize("space", [NB101_SPACE3, NB101], ids=lambda s: s.name)
 @pytest.mark.parametrize("bn_affine", [False, True])
-def test_supernet_forward_equals_the_subnet(bn_affine):
-    supernet = _perturbed_supernet(init_channels=6, cells_per_stack=1, cell_bn_affine=bn_affine, dropout=0.1)
+def test_supernet_forward_equals_the_subnet(space, bn_affine):
+    supernet = _perturbed_supernet(space, init_channels=6, cells_per_stack=1, cell_bn_affine=bn_affine, dropout=0.1)
     x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     rng = np.random.default_rng(4)
-    archs = NB101_SPACE3.sample(rng, 5) + NB101.sample(rng, 3) + [NB101.parse("01/00:in/out")]
+    archs = space.sample(rng, 5) + ([NB101.parse("01/00:in/out")] if space is NB101 else [])
     for arch in archs:
         standalone = supernet.subnet(arch)
         assert set(standalone.state_dict()) == set(supernet.arch_state_dict(arch))
@@ -271,6 +272,44 @@ def test_supernet_forward_equals_the_subnet(bn_affine):
             supernet.dropout.eval()
             standalone.train(training)
             assert torch.equal(supernet(x, arch), standalone(x)), (NB101.format(arch), training)
+
+
+def _cell(edges, ops):
+    """An NB101 cell from its edges and interior ops (vertex 0 = input, the last = output)."""
+    n = len(ops) + 2
+    matrix = np.zeros((n, n), dtype=int)
+    for u, v in edges:
+        matrix[u, v] = 1
+    return from_matrix_ops(matrix.tolist(), ["input", *ops, "output"])
+
+
+def test_space3_supernet_shares_weights_by_1shot1_node():
+    c3, c1 = "conv3x3-bn-relu", "conv1x1-bn-relu"
+    # vertex 2 takes 2 inputs: 1shot1 node 4 (nodes 2, 3 and 5 are loose ends)
+    short = _cell([(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)], [c3, c3])
+    # the same 2-input node at vertex 3, after two 1-input vertices (nodes 1, 2, 4)
+    long = _cell([(0, 1), (0, 2), (1, 3), (2, 3), (2, 4), (3, 4)], [c1, c1, c3])
+    assert m.space3_nodes(short) == (0, 1, 4, 6) and m.space3_nodes(long) == (0, 1, 2, 4, 6)
+    assert m.space3_nodes(NB101.parse("01/00:in/out")) is None
+
+    space3 = NB101_SPACE3.build_supernet(init_channels=4, cells_per_stack=1)
+    whole = NB101.build_supernet(init_channels=4, cells_per_stack=1)
+    conv = "layers.0.ops.{t}.0.weight"
+    projection = "layers.0.projections.{t}.0.weight"
+    # by node: both cells' 2-input vertex uses slot 4, whatever was pruned
+    assert space3.bank_key(conv.format(t=2), short) == space3.bank_key(conv.format(t=3), long) \
+        == f"layers.0.ops.4.{c3}.0.weight"
+    assert space3.bank_key(projection.format(t=1), long) == "layers.0.projections.1.0.weight"
+    assert space3.bank_key(projection.format(t=2), short) == "layers.0.projections.4.0.weight"
+    assert space3.bank_key(projection.format(t=4), long) == "layers.0.projections.out.0.weight"
+    # by pruned index (the whole NB101 space): vertex 2 uses slot 2
+    assert whole.bank_key(conv.format(t=2), short) == f"layers.0.ops.2.{c3}.0.weight"
+    assert conv.format(t=2) in space3.subnet(short).state_dict()
+    assert set(space3.subnet(short).state_dict()) == set(whole.subnet(short).state_dict())
+    with pytest.raises(ValueError, match="outside NAS-Bench-1shot1 space 3"):
+        space3.subnet(NB101.parse("01/00:in/out"))
+    with pytest.raises(ValueError, match="share_by"):
+        Nb101Supernet(share_by="index")
 
 
 def test_supernet_running_statistics_update_the_bank_slices():

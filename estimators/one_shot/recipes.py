@@ -13,7 +13,10 @@ from typing import Any
 
 from suite.errors import UsageError
 
-_NB101 = {"lr": 0.025, "weight_decay": 5e-4, "batch_size": 256, "sampling": "uniform", "dropout": 0.0,
+# Dropout before the classifier: 0.1 in the study's released NB101 and NB301 supernet configs
+# (aw_nas examples/research/surgery/{nb101/oneshot_cfg.yaml,nb301/config.yaml}, ``dropout_rate``);
+# FACTS.md states it only for NB201. The released NDS supernets have none.
+_NB101 = {"lr": 0.025, "weight_decay": 5e-4, "batch_size": 256, "sampling": "uniform", "dropout": 0.1,
           "init_channels": 16, "cells_per_stage": 3}
 _NDS = {"lr": 0.05, "weight_decay": 5e-5, "sampling": "uniform", "dropout": 0.0, "init_channels": 16,
         "cells_per_stage": 0}
@@ -22,7 +25,7 @@ _NDS = {"lr": 0.05, "weight_decay": 5e-5, "sampling": "uniform", "dropout": 0.0,
 RECIPES: dict[str, dict[str, Any]] = {
     "nb201": {},
     # C=16, 8 cells with reductions at 2 and 5, stem x3
-    "nb301": {"lr": 0.05, "weight_decay": 5e-4, "batch_size": 256, "sampling": "uniform", "dropout": 0.0,
+    "nb301": {"lr": 0.05, "weight_decay": 5e-4, "batch_size": 256, "sampling": "uniform", "dropout": 0.1,
               "init_channels": 16, "cells_per_stage": 8},
     # NB101 cell, C=16, 3 stacks of 3 cells
     "nb101-1shot1-3": _NB101,

@@ -328,16 +328,12 @@ def space3_hashes() -> frozenset[str]:
     return frozenset(canonical_form.__wrapped__(cell) for cell in space3_cells())
 
 
-def space3_wiring(arch: Nb101Arch) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]] | None:
-    """A NAS-Bench-1shot1 space-3 configuration that prunes to a cell isomorphic to ``arch``, or
-    None when there is none.
+def space3_nodes(arch: Nb101Arch) -> tuple[int, ...] | None:
+    """The NAS-Bench-1shot1 space-3 node (0 = input, 1..5, 6 = output) of each vertex of the pruned
+    cell ``arch``, or None when ``arch`` is not in space 3.
 
-    Returns ``(parents of nodes 1..6, the 7 ops)``. The rule is exact: every kept node keeps all
-    its parents (each 1shot1 node has one, so each reaches the input), so ``arch`` is in space 3 iff
-    the output has 2 inputs, every interior vertex 1 or 2, at most 3 vertices have 1 and at most
-    2 have 2, and no 1-input vertex descends from a 2-input vertex (then a topological order puts
-    the 1-input vertices on nodes 1.., the 2-input ones on nodes 4.., and the unused nodes become
-    loose ends, which NB101 prunes).
+    1-input vertices take nodes 1, 2, 3 and 2-input vertices nodes 4, 5, each in vertex order (the
+    rule is exact: see :func:`space3_wiring`). Nodes left over are the configuration's loose ends.
     """
     n = arch.num_vertices
     indeg = [sum(arch.matrix[u][v] for u in range(n)) for v in range(n)]
@@ -355,9 +351,27 @@ def space3_wiring(arch: Nb101Arch) -> tuple[tuple[tuple[int, ...], ...], tuple[s
     position = {0: 0, n - 1: 6}
     position.update({v: i for i, v in enumerate(ones, start=1)})
     position.update({v: i for i, v in enumerate(twos, start=4)})
+    return tuple(position[v] for v in range(n))
+
+
+def space3_wiring(arch: Nb101Arch) -> tuple[tuple[tuple[int, ...], ...], tuple[str, ...]] | None:
+    """A NAS-Bench-1shot1 space-3 configuration that prunes to a cell isomorphic to ``arch``, or
+    None when there is none.
+
+    Returns ``(parents of nodes 1..6, the 7 ops)``. The rule is exact: every kept node keeps all
+    its parents (each 1shot1 node has one, so each reaches the input), so ``arch`` is in space 3 iff
+    the output has 2 inputs, every interior vertex 1 or 2, at most 3 vertices have 1 and at most
+    2 have 2, and no 1-input vertex descends from a 2-input vertex (then a topological order puts
+    the 1-input vertices on nodes 1.., the 2-input ones on nodes 4.., and the unused nodes become
+    loose ends, which NB101 prunes).
+    """
+    position = space3_nodes(arch)
+    if position is None:
+        return None
+    n = arch.num_vertices
     parents: list[tuple[int, ...]] = [(0,), (0,), (0,), (0, 1), (0, 1), ()]  # loose-end fillers
     ops = [INPUT, CONV3X3, CONV3X3, CONV3X3, CONV3X3, CONV3X3, OUTPUT]
-    for v in [*interior, n - 1]:
+    for v in range(1, n):
         parents[position[v] - 1] = tuple(sorted(position[u] for u in range(v) if arch.matrix[u][v]))
         ops[position[v]] = arch.ops[v]
     return tuple(parents), tuple(ops)
@@ -514,6 +528,9 @@ class Nb101Space:
 
         return Nb101Network(arch, cell_bn_affine=cell_bn_affine, **options)
 
+    #: How the supernet maps a pruned cell's vertices to bank slots (see ``nb101_supernet``).
+    share_by = "vertex"
+
     def build_supernet(self, cell_bn_affine: bool = False, track_running_stats: bool = True,
                        dropout: float = 0.0, **options: Any):
         """The weight bank at the widest vertex widths; options of
@@ -521,7 +538,7 @@ class Nb101Space:
         from suite.spaces.nb101_supernet import Nb101Supernet
 
         return Nb101Supernet(cell_bn_affine=cell_bn_affine, track_running_stats=track_running_stats,
-                             dropout=dropout, **options)
+                             dropout=dropout, share_by=self.share_by, **options)
 
     def param_count(self, arch: Nb101Arch) -> int:
         return param_count(arch)
@@ -576,6 +593,7 @@ class Nb101Space3(Nb101Space):
     """
 
     name = "nb101-1shot1-3"
+    share_by = "space3-node"  # one bank slot per 1shot1 node, as the study's supernet
 
     def parse(self, text: str) -> Nb101Arch:
         arch = parse_arch(text)
