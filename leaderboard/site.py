@@ -239,9 +239,12 @@ def _bootstrap(rows: list[dict], groups, benchmark, resamples: int, compare_neig
         for row in rows:
             row.update(ci_text="-", ci_low="", significant=False)
         return
-    gt = benchmark.ground_truth(None, ids)
+    # each row against its own ground-truth column and non-finite policy: the KD it shows
+    firsts = [groups[row["key"]][0].result for row in rows]
+    gts = [benchmark.ground_truth(r.benchmark.ground_truth, ids) for r in firsts]
+    policies = [r.snapshots[-1].criteria.nonfinite_policy for r in firsts]
     matrices = [[np.array([s[i] for i in ids.tolist()]) for s in seeds] for seeds in per_row]
-    samples = stats.paired_bootstrap(matrices, gt, resamples)
+    samples = stats.paired_bootstrap(matrices, gts, resamples, nonfinite=policies)
     for r, row in enumerate(rows):
         ci = stats.interval(samples[r])
         row.update(ci_text=f"{ci.low:.3f}, {ci.high:.3f}", ci_low=f"{ci.low:.6f}",

@@ -187,14 +187,30 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
         return _finite_or_none(stats.pearsonr(x, y).statistic)
 
 
+def worst_filled(scores: np.ndarray) -> np.ndarray:
+    """float64 [n] -> [n]: non-finite values replaced by one value below every finite score.
+
+    The stand-in is ``m - max(1, |m|)`` with m the lowest finite score (0 when nothing is finite):
+    strictly below m at any magnitude (``m - 1`` is not, once |m| > 2**53), tied with each other,
+    last in every ranking, as the ``"worst"`` policy ranks them.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    finite = np.isfinite(scores)
+    if finite.all():
+        return scores
+    if not finite.any():
+        return np.zeros_like(scores)
+    lowest = scores[finite].min()
+    with np.errstate(over="ignore"):  # m near -1.8e308: the stand-in is -inf, still below every m
+        floor = lowest - max(1.0, abs(lowest))
+    return np.where(finite, scores, floor)
+
+
 def _rank_corr(fn, x: np.ndarray, y: np.ndarray) -> float | None:
     """Kendall/Spearman on ranks; -inf (the 'worst' stand-in) is replaced by a finite value below all."""
     if len(x) < 2:
         return None
-    if np.isneginf(x).any():
-        finite = x[np.isfinite(x)]
-        floor = (finite.min() - 1.0) if finite.size else 0.0
-        x = np.where(np.isneginf(x), floor, x)
+    x = worst_filled(x)
     if np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
     return _finite_or_none(fn(x, y).statistic)

@@ -129,6 +129,9 @@ def test_size_bias_kd_and_rank_difference_per_group():
     assert bias["kd_flops"][1] == pytest.approx(1.0) and bias["kd_gt_flops"] == pytest.approx(1.0)
     assert bias["top_flops_rank"][1] == pytest.approx([1.0, 8 / 9, 7 / 9])
     assert bias["top_flops_rank"][0] == pytest.approx([1 / 9, 0.0, 1.0])
+    # tied top scores: the worse-GT architecture counts first (ties against the estimator, as P@K)
+    tied = size_bias(np.array([[9.0, 9.0, 9.0] + [0.0] * 7]), gt[::-1].copy(), flops)  # ids 0-2: GT 9, 8, 7
+    assert tied["top_flops_rank"][0] == pytest.approx([2 / 9, 1 / 9, 0.0])
 
 
 # --- 4. intra-level KD -------------------------------------------------------------------------

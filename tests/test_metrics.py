@@ -17,6 +17,7 @@ from suite.metrics import (
     precision_at_top,
     ranking_at_k,
     true_ranks,
+    worst_filled,
 )
 
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
@@ -135,6 +136,17 @@ def test_nonfinite_worst_ranks_last_and_is_counted():
     assert crit.values["LC"] == pytest.approx(stats.pearsonr(gt[1:9], gt[1:9]).statistic)
     dropped = compute_criteria(scores, gt, nonfinite="drop")
     assert dropped.n == 8 and dropped.values["KD"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("lowest", [-1.0, -1e20, -1e300])
+def test_nonfinite_worst_stays_below_a_huge_negative_score(lowest):
+    # min - 1 == min beyond 2**53: the stand-in must still rank strictly below the lowest score
+    gt = np.arange(6, dtype=float)
+    scores = np.array([np.nan, lowest, 2.0, 3.0, 4.0, 5.0])
+    assert compute_criteria(scores, gt).values["KD"] == pytest.approx(1.0)
+    assert compute_criteria(scores, gt).values["SpearmanR"] == pytest.approx(1.0)
+    filled = worst_filled(np.array([np.inf, -np.inf, lowest, 0.0]))
+    assert filled[0] == filled[1] < lowest and np.isfinite(filled).all()
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -111,6 +111,15 @@ def test_bootstrap_intervals_and_paired_significance():
     assert interval(samples[0]).low > interval(samples[1]).high  # clearly separated
     assert differs(samples[0], samples[1]) and not differs(samples[1], samples[2])  # identical inputs never differ
     assert np.array_equal(samples, paired_bootstrap([good, bad, bad], gt, 200))  # seeded
+    # each row against its own ground truth and non-finite policy: the KD its table cell shows
+    other_gt = gt + 2.0 * rng.standard_normal(400)
+    own = paired_bootstrap([good, good], [gt, other_gt], 200)
+    assert interval(own[0]).low > interval(own[1]).high
+    with_nan = [np.where(np.arange(400) < 40, np.nan, good[0])]
+    worst, drop = paired_bootstrap([with_nan, with_nan], gt, 200, nonfinite=["worst", "drop"])
+    assert np.mean(drop) > np.mean(worst)  # dropped rows do not pull KD down
+    with pytest.raises(ValueError, match="one ground truth and one policy per estimator"):
+        paired_bootstrap([good, bad], [gt], 10)
 
 
 def test_estimators_with_training_snapshots_get_a_budget_plot(signed_file, signers_file, signing_key, data_dir, tmp_path,

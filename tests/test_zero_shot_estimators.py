@@ -118,6 +118,13 @@ def test_copeland_ranks_nan_last():
     assert copeland_scores(values).tolist() == [-2.0, 0.0, 2.0]
 
 
+def test_copeland_ranks_an_overflowed_measure_last():
+    # an overflowed +inf is no win: row 0 loses measure 0 to both others, as with -inf
+    values = np.array([[np.inf, 1, 3], [5, 2, 2], [4, 3, 1]], dtype=float)
+    assert copeland_scores(values).tolist() == [-2.0, 2.0, 0.0]
+    assert copeland_scores(values).tolist() == copeland_scores(np.where(np.isinf(values), -np.inf, values)).tolist()
+
+
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=40))
 def test_copeland_of_one_repeated_measure_keeps_its_order(scores):

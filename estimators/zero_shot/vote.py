@@ -25,15 +25,16 @@ def copeland_scores(values: np.ndarray) -> np.ndarray:
     """Copeland scores of a pairwise majority vote.
 
     Args:
-        values: float [n, m], column k = measure k's score (higher = better). A NaN counts as
-            worse than every number for its measure (two NaNs tie).
+        values: float [n, m], column k = measure k's score (higher = better). A non-finite value
+            (NaN, +inf or -inf: an overflowed or undefined measure) counts as worse than every
+            finite one for its measure, as the protocol's ``worst`` policy ranks it; two tie.
     Returns:
         float64 [n]: wins minus losses of each row against all n rows.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"values must be [n, m], got shape {values.shape}")
-    clean = np.where(np.isnan(values), -np.inf, values)
+    clean = np.where(np.isfinite(values), values, -np.inf)
     n = clean.shape[0]
     out = np.empty(n, dtype=np.float64)
     for start in range(0, n, _BLOCK):

@@ -14,21 +14,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from suite.metrics import worst_filled
+
 __all__ = ["kendall", "normalised_ranks", "worst_filled"]
-
-
-def worst_filled(scores: np.ndarray) -> np.ndarray:
-    """float64 [n] -> [n]: non-finite values replaced by one finite value below every finite score.
-
-    The stand-in is ``min(finite) - 1`` (0 when nothing is finite): tied with each other, last in
-    every ranking, as the ``"worst"`` policy ranks them.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    finite = np.isfinite(scores)
-    if finite.all():
-        return scores
-    floor = scores[finite].min() - 1.0 if finite.any() else 0.0
-    return np.where(finite, scores, floor)
 
 
 def kendall(scores: np.ndarray, gt: np.ndarray, nonfinite: str = "worst") -> float | None:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from suite.analysis import kendall, normalised_ranks, worst_filled
+from suite.metrics import predicted_order
 from suite.analysis.plots import series_figure, write_csv, write_figure, write_json
 
 N_GROUPS = 5
@@ -93,7 +94,7 @@ def size_bias(scores: np.ndarray, gt: np.ndarray, flops: np.ndarray, n_groups: i
         keep = np.isfinite(row) if nonfinite == "drop" else np.ones(len(row), dtype=bool)
         value = kendall(row[keep], flops[keep], nonfinite)
         kd_flops[i] = np.nan if value is None else value
-        order = np.argsort(-worst_filled(row), kind="stable")[: top.shape[1]]
+        order = predicted_order(worst_filled(row), gt)[: top.shape[1]]  # ties against the estimator, as the criteria
         top[i] = flops_rank[order]
     kd_gt_flops = kendall(gt, flops)
     return {"group": group, "size": size, "flops_min": flops_min, "flops_max": flops_max, "n": n, "kd": kd,
