@@ -1,6 +1,8 @@
 """Plots made at build time with matplotlib (Agg), byte-identical for identical input.
 
 SVG ids come from a fixed hash salt and no creation date is written; PNGs carry no software tag.
+Text from result files (estimator names, snapshot labels) is drawn as written, never parsed as
+mathtext (:func:`literal_text`): a label such as ``"$\\foo$"`` would otherwise raise in ``savefig``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,38 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axis import Axis
+from matplotlib.text import Text
+from matplotlib.ticker import LogFormatter, ScalarFormatter
 
 plt.rcParams.update({"svg.hashsalt": "nas-estimator-suite", "svg.fonttype": "none", "font.size": 9})
 
+#: Tick formatters whose labels are numbers matplotlib writes itself (possibly as mathtext).
+NUMERIC_FORMATTERS = (ScalarFormatter, LogFormatter)
 FAMILY_COLORS = {"zero-shot": "#1f77b4", "one-shot": "#d62728", "baseline": "#7f7f7f", "reference": "#2ca02c"}
 
 
+def literal_text(fig) -> None:
+    """Draw every text of ``fig`` that a caller wrote (titles, axis labels, legends, annotations, tick
+    labels given as strings) as it is: no mathtext, so ``$...$`` from a result file cannot raise.
+
+    Only what matplotlib's numeric tick formatters write keeps mathtext (a log axis writes
+    ``$\\mathdefault{10^{0}}$``): their tick labels and the axes' offset texts.
+    """
+    numeric: set[int] = set()
+    for axis in fig.findobj(Axis):
+        numeric.add(id(axis.offsetText))
+        for ticks, formatter in ((axis.get_major_ticks(), axis.get_major_formatter()),
+                                 (axis.get_minor_ticks(), axis.get_minor_formatter())):
+            if isinstance(formatter, NUMERIC_FORMATTERS):
+                numeric.update(id(label) for tick in ticks for label in (tick.label1, tick.label2))
+    for text in fig.findobj(Text):
+        if id(text) not in numeric:
+            text.set_parse_math(False)
+
+
 def svg_text(fig) -> str:
+    literal_text(fig)
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     plt.close(fig)
@@ -26,6 +53,7 @@ def svg_text(fig) -> str:
 
 
 def png_bytes(fig) -> bytes:
+    literal_text(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
@@ -43,10 +71,11 @@ def quality_vs_cost(points: list[dict]) -> str:
     ax.set_xlabel("cost: device-hours per run (log)")
     ax.set_ylabel("KD (mean over seeds)")
     ax.grid(alpha=0.3)
-    for family, color in FAMILY_COLORS.items():
-        if any(p["family"] == family for p in points):
-            ax.scatter([], [], color=color, label=family)
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    shown = [(family, color) for family, color in FAMILY_COLORS.items() if any(p["family"] == family for p in points)]
+    for family, color in shown:
+        ax.scatter([], [], color=color, label=family)
+    if shown:
+        ax.legend(loc="lower right", fontsize=7, frameon=False)
     return svg_text(fig)
 
 

@@ -4,12 +4,18 @@ Offline and reproducible: every asset is written next to the pages (no CDN), plo
 build time, nothing depends on the clock, iteration orders are sorted, the bootstrap is seeded:
 the same input gives byte-identical output. Every string that reaches HTML goes through Jinja2's
 autoescaping; plots are referenced as images, so text inside them cannot run either.
+
+Only like is ranked with like: a benchmark's ranked table holds the runs on the whole subset judged
+against the protocol's ground-truth column. Runs judged against another column are shown in a
+separate table that is never ranked, as the reference lines are. Runs on a seeded sample of the
+subset get one table per sample, ranked only among themselves (they scored the same architectures).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import multiprocessing
 import os
 import re
@@ -62,8 +68,7 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
         (out / sub).mkdir(parents=True)
     for asset in sorted(ASSETS.iterdir()):
         shutil.copyfile(asset, out / "assets" / asset.name)
-    env = Environment(loader=PackageLoader("leaderboard", "templates"), autoescape=select_autoescape(["j2", "html"]),
-                      keep_trailing_newline=True)
+    env = environment()
     groups = _group(accepted)
     benchmarks = sorted({key[0] for key in groups})
     common = {"benchmarks": benchmarks, "suite_version": suite.__version__,
@@ -84,10 +89,17 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
                env.get_template("benchmark.html.j2").render(**common, **_benchmark_page(loaded[bench], out), root="../",
                                                             title=bench))
         pages += 1
-    families = sorted({row["family"] for t in tables for row in t["rows"]})  # reference lines are not filtered
+    families = sorted({row["family"] for t in tables for section in (t["rows"], *(a["rows"] for a in t["apart"]))
+                       for row in section})  # reference lines are not filtered
     _write(out / "index.html", env.get_template("index.html.j2").render(
         **common, tables=tables, criteria=HEADLINE, families=families, resamples=resamples, root="", title="Leaderboard"))
     return BuildReport(out=out, pages=pages + 1, accepted=len(accepted), rejected=rejected)
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the site's templates, autoescaping every page."""
+    return Environment(loader=PackageLoader("leaderboard", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                       keep_trailing_newline=True)
 
 
 #: What forked page workers read: set just before the pool starts, so nothing big is pickled.
@@ -119,13 +131,16 @@ def _estimator_page_in_worker(key: tuple) -> dict:
 
 
 def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:
-    """(benchmark, estimator, canonical config, sample) -> its seeds' results, by seed.
+    """(benchmark, estimator, canonical config, sample, ground-truth column) -> its seeds' results, by seed.
 
-    A run on a sample of the subset is its own row, never a seed of the full run's."""
+    A run on a sample of the subset is its own row, never a seed of the full run's; so is a run judged
+    against another ground-truth column."""
     groups: dict[tuple, list[Accepted]] = defaultdict(list)
     for item in accepted:
         r = item.result
-        groups[(r.benchmark.name, r.estimator.name, rfc8785.dumps(r.estimator.config).decode(), _sample(r))].append(item)
+        key = (r.benchmark.name, r.estimator.name, rfc8785.dumps(r.estimator.config).decode(), _sample(r),
+               r.benchmark.ground_truth)
+        groups[key].append(item)
     return {k: sorted(v, key=lambda a: a.result.seed) for k, v in groups.items()}
 
 
@@ -136,7 +151,7 @@ def _sample(result) -> str:
 
 
 def _slug(key: tuple) -> str:
-    """A file name for (benchmark, estimator, config): readable, safe whatever the estimator is called."""
+    """A file name for a row's key (:func:`_group`): readable, safe whatever the estimator is called."""
     name = re.sub(r"[^a-z0-9_.-]", "_", key[1].lower())[:40].strip(".") or "estimator"
     digest = hashlib.sha256("\x00".join(key).encode()).hexdigest()[:8]
     return f"{key[0]}-{name}-{digest}"
@@ -157,107 +172,186 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
+def _seconds(value) -> float | None:
+    """A duration from the free-form provenance: a finite number >= 0, else None (unknown)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an integer beyond float64
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
 def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples: int, out: Path) -> dict:
-    rows = []
-    for key in keys:
-        items = groups[key]
-        last = [i.result.snapshots[-1].criteria for i in items]
-        cells = []
-        for name in HEADLINE:
-            values = np.array([np.nan if c.values.get(name) is None else c.values[name] for c in last])
-            mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-            std = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else float("nan")
-            text = _fmt(mean) + (f" ± {_fmt(std)}" if np.isfinite(std) else "")
-            cells.append({"text": text, "sort": _fmt(mean, 6) if np.isfinite(mean) else ""})
-        hours, cost_source = _cost_hours(items)
-        config = json.loads(key[2])
-        rows.append({
-            "key": key, "estimator": key[1], "family": items[0].result.estimator.family, "slug": _slug(key),
-            "config_note": "; ".join(filter(None, [", ".join(f"{k}={v}" for k, v in sorted(config.items())), key[3]])),
-            "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
-            "hours": f"{hours:.6f}", "hours_text": _hours_text(hours), "cost_source": cost_source,
-            "device": _device(items[0]),
-        })
-    rows.sort(key=lambda r: (-(float(r["kd"]) if r["kd"] else -9), r["estimator"], r["key"][2]))
-    # Reference lines (family "reference") put the ranking in context but never take part in it:
-    # no rank, and no significance test against a neighbour.
-    references = [r for r in rows if r["family"] == "reference"]
-    rows = [r for r in rows if r["family"] != "reference"]
-    for rank, row in enumerate(rows, start=1):
+    """One benchmark's tables: the ranked rows, the reference lines, and the rows kept apart (another
+    ground-truth column, a sample of the subset), each with KD intervals; the KD-against-cost plot."""
+    rows = sorted((_row(key, groups[key]) for key in keys),
+                  key=lambda r: (-(float(r["kd"]) if r["kd"] else -9), r["estimator"], r["key"][2], r["key"][3:]))
+    column = benchmark.spec.default_gt_column
+    ranked, references, other_column, sampled = _partition(rows, column)
+    for rank, row in enumerate(ranked, start=1):
         row["rank"] = rank
-    _bootstrap(rows, groups, benchmark, resamples)
-    _bootstrap(references, groups, benchmark, resamples, compare_neighbours=False)
+    _bootstrap(ranked, groups, benchmark, resamples)
+    for unranked in (references, other_column):
+        _bootstrap(unranked, groups, benchmark, resamples, compare_neighbours=False)
+    by_sample: dict[str, list[dict]] = {}
+    for row in sampled:  # one seeded sample = the same architectures for every estimator: rank within it
+        by_sample.setdefault(row["sample"], []).append(row)
+    for sample_rows in by_sample.values():
+        sample_ranked = [r for r in sample_rows if r["family"] != "reference"]
+        for rank, row in enumerate(sample_ranked, start=1):
+            row["rank"] = rank
+        _bootstrap(sample_ranked, groups, benchmark, resamples)
+        _bootstrap([r for r in sample_rows if r["family"] == "reference"], groups, benchmark, resamples,
+                   compare_neighbours=False)
     points = [{"name": r["estimator"], "family": r["family"], "kd": float(r["kd"] or 0), "hours": float(r["hours"])}
-              for r in rows + references]
+              for r in ranked + references if r["hours"]]
     _write(out / "plots" / f"{bench}-quality-vs-cost.svg", plots.quality_vs_cost(points))
-    return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "rows": rows,
-            "references": references}
+    apart = [
+        {"id": "other-gt", "rows": other_column, "heading": "Judged against another ground-truth column",
+         "note": f"never ranked: the ranking is on {column}, and KD on another column is another number"},
+        *({"id": f"sample-{i}", "rows": sample_rows, "heading": f"Runs on a {sample}", "ranked": True,
+           "note": "ranked among themselves only: every run of this seeded sample scored the same architectures, "
+                   "but a KD on a sample is not comparable with one on the whole subset"}
+          for i, (sample, sample_rows) in enumerate(sorted(by_sample.items()))),
+    ]
+    return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "gt_column": column,
+            "rows": ranked, "references": references, "apart": [a for a in apart if a["rows"]]}
 
 
-def _cost_hours(items: list[Accepted]) -> tuple[float, str]:
-    """Mean device-hours of one run over the seeds, and where the figure comes from.
+def _row(key: tuple, items: list[Accepted]) -> dict:
+    """A table row: mean ± std over the seeds of each headline criterion, cost, device, what it was judged on."""
+    last = [i.result.snapshots[-1].criteria for i in items]
+    cells = []
+    for name in HEADLINE:
+        values = np.array([np.nan if c.values.get(name) is None else c.values[name] for c in last])
+        mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+        std = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else float("nan")
+        text = _fmt(mean) + (f" ± {_fmt(std)}" if np.isfinite(std) else "")
+        cells.append({"text": text, "sort": _fmt(mean, 6) if np.isfinite(mean) else ""})
+    hours, cost_source = _cost_hours(items)
+    config = json.loads(key[2])
+    return {
+        "key": key, "estimator": key[1], "family": items[0].result.estimator.family, "slug": _slug(key),
+        "config_note": ", ".join(f"{k}={v}" for k, v in sorted(config.items())),  # the sample has its own column
+        "sample": key[3], "gt_column": key[4],
+        "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
+        "hours": "" if hours is None else f"{hours:.6f}", "hours_text": _hours_text(hours), "cost_source": cost_source,
+        "device": _device(items[0]),
+    }
+
+
+def _partition(rows: list[dict], column: str) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """(ranked, reference lines, on another GT column, on a sample), each in the given order.
+
+    Only rows on the whole subset judged against ``column`` (the protocol's) are ranked. Reference
+    lines (family "reference") put the ranking in context but never take part in it. A row on another
+    column goes with those whatever its sample; a row on a sample of the subset with the samples.
+    """
+    other = [r for r in rows if r["gt_column"] != column]
+    sampled = [r for r in rows if r["gt_column"] == column and r["sample"]]
+    whole = [r for r in rows if r["gt_column"] == column and not r["sample"]]
+    return ([r for r in whole if r["family"] != "reference"], [r for r in whole if r["family"] == "reference"],
+            other, sampled)
+
+
+def _cost_hours(items: list[Accepted]) -> tuple[float | None, str]:
+    """Mean device-hours of one run over the seeds (None: unknown), and where the figure comes from.
 
     A result whose estimator recorded the cost of what it stands for (a reference line's training,
     ``provenance.estimator_record.cost.seconds_per_arch``) is charged that for each architecture it
-    scored; any other is charged its run's wall time.
+    scored; any other is charged its run's wall time (``provenance.wall_time_s``). Provenance is free
+    form: a seed whose figure is not a finite number >= 0 makes the row's cost unknown.
     """
     hours, sources = [], set()
     for item in items:
         result = item.result
         record = result.provenance.get("estimator_record")
         cost = record.get("cost") if isinstance(record, dict) else None
-        per_arch = cost.get("seconds_per_arch") if isinstance(cost, dict) else None
+        per_arch = _seconds(cost.get("seconds_per_arch")) if isinstance(cost, dict) else None
         if result.estimator.family != "reference":  # an estimator's own cost is its run's wall time
             per_arch = None
-        if isinstance(per_arch, (int, float)) and np.isfinite(per_arch):
-            hours.append(float(per_arch) * len(result.arch_ids) / 3600)
+        if per_arch is not None:
+            hours.append(per_arch * len(result.arch_ids) / 3600)
             sources.add(str(cost.get("source", "recorded by the estimator")))
         else:
-            hours.append(float(result.provenance.get("wall_time_s", 0.0)) / 3600)
-            sources.add("wall time of the run")
-    return float(np.mean(hours)), "; ".join(sorted(sources))
+            wall = _seconds(result.provenance.get("wall_time_s"))
+            hours.append(None if wall is None else wall / 3600)
+            sources.add("wall time of the run" if wall is not None else "wall time of the run: not recorded (?)")
+    mean = None if None in hours else float(np.mean(hours))
+    return mean, "; ".join(sorted(sources))
 
 
-def _hours_text(hours: float) -> str:
+def _hours_text(hours: float | None) -> str:
+    if hours is None:
+        return "?"
     return f"{hours:,.0f}" if hours >= 100 else f"{hours:.4f}"
 
 
 def _bootstrap(rows: list[dict], groups, benchmark, resamples: int, compare_neighbours: bool = True) -> None:
-    """KD intervals, and (``compare_neighbours``) neighbour significance, on the architectures every row scored."""
-    per_row = []
-    common = None
-    for row in rows:
-        seeds = []
-        for item in groups[row["key"]]:
-            ids, scores = _aligned(item)
-            seeds.append(dict(zip(ids.tolist(), scores.tolist())))
-        per_row.append(seeds)
-        ids_here = set.intersection(*(set(s) for s in seeds))
-        common = ids_here if common is None else common & ids_here
-    ids = np.array(sorted(common or []), dtype=np.int64)
-    if len(ids) < 3 or resamples < 1:
-        for row in rows:
-            row.update(ci_text="-", ci_low="", significant=False)
-        return
-    # each row against its own ground-truth column and non-finite policy: the KD it shows
-    firsts = [groups[row["key"]][0].result for row in rows]
-    gts = [benchmark.ground_truth(r.benchmark.ground_truth, ids) for r in firsts]
-    policies = [r.snapshots[-1].criteria.nonfinite_policy for r in firsts]
-    matrices = [[np.array([s[i] for i in ids.tolist()]) for s in seeds] for seeds in per_row]
-    samples = stats.paired_bootstrap(matrices, gts, resamples, nonfinite=policies)
+    """Each row's KD interval, on the architectures that row scored (every seed of it), against its own
+    ground-truth column and non-finite policy: ``ci_text``, ``ci_low``. With ``compare_neighbours``,
+    ``significant``: the row's KD is above the next row's on the architectures both scored (paired).
+
+    Rows that scored the same architectures share one paired bootstrap (the usual case: every run on
+    the whole subset), so their intervals and neighbour tests come from the same resamples.
+    """
+    maps = [_seed_maps(groups[row["key"]]) for row in rows]
+    own = [frozenset.intersection(*(frozenset(m) for m in seeds)) for seeds in maps]
+    samples: dict[int, np.ndarray] = {}
+    for ids in dict.fromkeys(own):  # each distinct set of architectures once, in row order
+        members = [r for r in range(len(rows)) if own[r] == ids]
+        drawn = _kd_samples([rows[r] for r in members], [maps[r] for r in members], ids, groups, benchmark, resamples)
+        samples.update({} if drawn is None else dict(zip(members, drawn)))
     for r, row in enumerate(rows):
-        ci = stats.interval(samples[r])
-        row.update(ci_text=f"{ci.low:.3f}, {ci.high:.3f}", ci_low=f"{ci.low:.6f}",
-                   significant=compare_neighbours and r + 1 < len(rows) and stats.differs(samples[r], samples[r + 1]))
+        ci = stats.interval(samples[r]) if r in samples else None
+        row.update(ci_text="-" if ci is None else f"{ci.low:.3f}, {ci.high:.3f}",
+                   ci_low="" if ci is None else f"{ci.low:.6f}", significant=False)
+    if not compare_neighbours:
+        return
+    for r in range(len(rows) - 1):
+        if own[r] == own[r + 1]:
+            pair = [samples[r], samples[r + 1]] if r in samples else None
+        else:
+            pair = _kd_samples(rows[r:r + 2], maps[r:r + 2], own[r] & own[r + 1], groups, benchmark, resamples)
+        rows[r]["significant"] = pair is not None and stats.differs(pair[0], pair[1])
+
+
+def _seed_maps(items: list[Accepted]) -> list[dict[int, float]]:
+    """Each seed's {arch id: score} of its last snapshot."""
+    return [dict(zip(ids.tolist(), scores.tolist())) for ids, scores in map(_aligned, items)]
+
+
+def _kd_samples(rows: list[dict], maps: list[list[dict]], ids: frozenset, groups, benchmark,
+                resamples: int) -> np.ndarray | None:
+    """Bootstrap KD samples [rows, resamples] of ``rows`` (their seeds' maps ``maps``) on the architectures
+    ``ids``, paired (the same resamples for every row); None below 3 architectures or without resamples."""
+    if len(ids) < 3 or resamples < 1:
+        return None
+    order = sorted(ids)
+    firsts = [groups[row["key"]][0].result for row in rows]
+    gts = [benchmark.ground_truth(r.benchmark.ground_truth, np.array(order, dtype=np.int64)) for r in firsts]
+    policies = [r.snapshots[-1].criteria.nonfinite_policy for r in firsts]
+    matrices = [[np.array([m[i] for i in order]) for m in seeds] for seeds in maps]
+    return stats.paired_bootstrap(matrices, gts, resamples, nonfinite=policies)
 
 
 def _device(item: Accepted) -> str:
+    """'<device> (<device name>)' from the provenance (a resumed or fused run: its first session's or
+    shard's); '?' for what is not there in the expected shape (free form: a list of dicts of strings)."""
     env = item.result.provenance.get("environment", {})
     if isinstance(env, dict) and ("sessions" in env or "shards" in env):
-        env = (env.get("sessions") or env.get("shards") or [{}])[0]
+        runs = env.get("sessions") or env.get("shards") or [{}]
+        env = runs[0] if isinstance(runs, list) else None
     if not isinstance(env, dict):
         return "?"
-    return f"{env.get('device', '?')} ({env.get('device_name', '?')})"
+    return f"{_text(env.get('device'))} ({_text(env.get('device_name'))})"
+
+
+def _text(value) -> str:
+    """A provenance string as it is; '?' for anything else (missing, a number, a dict...)."""
+    return value if isinstance(value, str) and value else "?"
 
 
 def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path, analyses: bool = True) -> dict:
@@ -280,13 +374,20 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path, ana
                               "cells": [_fmt(snap.criteria.values.get(c)) for c in HEADLINE]})
         provenance.append({"seed": r.seed, "signer": item.signer, "fingerprint": r.protocol.fingerprint[:16],
                            "suite": f"{r.suite.version} ({(r.suite.git_commit or '?')[:10]})", "hardware": _device(item),
-                           "date": str(r.provenance.get("started_at", "?")),
-                           "wall": _fmt(r.provenance.get("wall_time_s"), 1)})
+                           "date": _text(r.provenance.get("started_at")),
+                           "wall": _wall_text(r.provenance.get("wall_time_s"))})
     _downloads(slug, items, benchmark, out)
     return {"slug": slug, "estimator": key[1], "benchmark": key[0], "family": first.estimator.family,
-            "partial": benchmark.spec.partial,
+            "partial": benchmark.spec.partial, "sample": key[3], "gt_column": key[4],
+            "protocol_column": benchmark.spec.default_gt_column,
             "config": key[2], "criteria": HEADLINE, "seed_rows": seed_rows, "provenance": provenance,
             "budget_plot": budget_plot, "analyses": _analyses(slug, items[0], benchmark, out) if analyses else None}
+
+
+def _wall_text(value) -> str:
+    """A run's wall time in seconds for the provenance table; '?' when it is not a finite number >= 0."""
+    seconds = _seconds(value)
+    return "?" if seconds is None else _fmt(seconds, 1)
 
 
 #: The analyses an estimator page shows, in this order, with their headings.

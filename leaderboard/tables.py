@@ -34,6 +34,8 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
             "complete": result.benchmark.complete,
             "partial": bool(result.provenance.get("partial_benchmark")),  # a partial set, not the benchmark
             "sample": result.benchmark.sample.get("n", 0) if result.benchmark.sample else 0,  # 0: the whole subset
+            "sample_seed": result.benchmark.sample.get("seed", -1) if result.benchmark.sample else -1,
+            "gt": result.benchmark.ground_truth,
             "n": snapshot.criteria.n,
             **{name: snapshot.criteria.values.get(name) for name in criteria},
         })
@@ -41,17 +43,24 @@ def results_frame(results: Iterable[ResultFile], criteria: tuple[str, ...] = HEA
 
 
 def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
-    """Mean and std over seeds per (benchmark, estimator, config), sorted by benchmark, then the ranked
-    rows by KD (best first), then the reference lines by KD.
+    """Mean and std over seeds per (benchmark, estimator, config, sample, ground-truth column), sorted by
+    benchmark and sample, then the ranked rows by KD (best first), then the unranked ones by KD.
 
-    Columns: rank (1.. per benchmark; <NA> for a reference line, which is never ranked), reference,
-    benchmark, estimator, family, config, sample (0: the whole subset), seeds, complete, partial
-    (a partial real-data set, not the benchmark), n, and ``<criterion>`` /
+    Only like is ranked with like, as on the site: rows are ranked (1.. per benchmark and sample)
+    among the runs on the same architectures (the whole subset, or one seeded sample) judged against
+    the benchmark's protocol column. A reference line, or a row judged against another column, gets
+    rank <NA>.
+
+    Columns: rank, reference, other_gt (judged against another column than the protocol's),
+    benchmark, estimator, family, config, sample (0: the whole subset), sample_seed (-1: none), gt,
+    seeds, complete, partial (a partial real-data set, not the benchmark), n, and ``<criterion>`` /
     ``<criterion> std`` for each criterion (std is NaN with a single seed).
     """
     if frame.empty:
         return frame
-    keys = ["benchmark", "estimator", "family", "config", "sample"]  # a sample run is its own row
+    from suite.benchmarks import BENCHMARKS
+
+    keys = ["benchmark", "estimator", "family", "config", "sample", "sample_seed", "gt"]  # a sample run is its own row
     grouped = frame.groupby(keys, sort=False)
     table = grouped.agg(seeds=("seed", "count"), complete=("complete", "all"), partial=("partial", "any"),
                         n=("n", "min")).reset_index()
@@ -60,12 +69,16 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
         table[name] = values.groupby([frame[k] for k in keys], sort=False).mean().to_numpy()
         table[f"{name} std"] = values.groupby([frame[k] for k in keys], sort=False).std(ddof=1).to_numpy()
     table["reference"] = table["family"] == "reference"
-    table = table.sort_values(["benchmark", "reference", criteria[0]], ascending=[True, True, False],
-                              na_position="last").reset_index(drop=True)
-    # Reference lines (family "reference") are listed after the ranked rows and take no rank.
-    ranks = table[~table["reference"]].groupby("benchmark", sort=False).cumcount() + 1
+    protocol_gt = table["benchmark"].map(lambda b: BENCHMARKS[b].default_gt_column if b in BENCHMARKS else None)
+    table["other_gt"] = protocol_gt.notna() & (table["gt"] != protocol_gt)
+    table["unranked"] = table["reference"] | table["other_gt"]
+    table = table.sort_values(["benchmark", "sample", "sample_seed", "unranked", criteria[0]],
+                              ascending=[True, True, True, True, False], na_position="last").reset_index(drop=True)
+    # Reference lines and rows on another GT column are listed after the ranked rows and take no rank.
+    ranked = table[~table["unranked"]]
+    ranks = ranked.groupby(["benchmark", "sample", "sample_seed"], sort=False).cumcount() + 1
     table["rank"] = ranks.reindex(table.index).astype("Int64")
-    return table
+    return table.drop(columns="unranked")
 
 
 def load_comparison(roots: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:

@@ -346,7 +346,8 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
     click.echo(public_key_line(key.public_key(), comment))
     click.echo(f"wrote {private} (private, mode 0600) and {public}; key id {key_id(key.public_key())}\n"
                "To become a trusted signer, submit with `suite submit FILE --add-signer <your name>`, which adds\n"
-               "this public key to submissions/allowed_signers in your pull request.", err=True)
+               "this public key to submissions/allowed_signers in a pull request of its own (results follow\n"
+               "once it is merged).", err=True)
 
 
 @cli.command("verify")
@@ -357,11 +358,14 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
               help="Re-score this many random architectures per file (deterministic estimators) and compare.")
 @click.option("--require-rerun", is_flag=True,
               help="With --rerun: an estimator not installed here fails instead of being skipped.")
+@click.option("--rerun-seed", type=click.IntRange(min=0), default=None,
+              help="With --rerun: seed of the draw of the architectures to re-score (default: a fresh random "
+                   "one, named in each verdict); pass a reported seed to reproduce a failure.")
 @click.option("--layout", is_flag=True,
               help="Each file must sit at its stable path under the (single) directory given (submissions/).")
 @_data_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report on stdout.")
-def verify_cmd(targets, signers_path, rerun, require_rerun, layout, data_dir, cache_dir, as_json) -> None:
+def verify_cmd(targets, signers_path, rerun, require_rerun, rerun_seed, layout, data_dir, cache_dir, as_json) -> None:
     """Check signed result files (or every *.json under directories): envelope, schema, digest,
     signature by a trusted signer, protocol fingerprint, coverage, recomputed criteria [, re-scores].
 
@@ -380,7 +384,7 @@ def verify_cmd(targets, signers_path, rerun, require_rerun, layout, data_dir, ca
     if layout and (len(targets) != 1 or not targets[0].is_dir()):
         raise UsageError("--layout checks placement under one directory: give exactly one (submissions)")
     verifier = Verifier(signers_path, paths.data_dir(data_dir), paths.cache_dir(cache_dir), rerun=rerun,
-                        require_rerun=require_rerun)
+                        require_rerun=require_rerun, rerun_seed=rerun_seed)
     reports = verifier.verify_many(files, layout_root=targets[0] if layout else None)
     if as_json:
         click.echo(json.dumps({"ok": all(r.ok for r in reports), "files": [r.to_json() for r in reports]}, indent=1))
@@ -557,13 +561,23 @@ def leaderboard_table(roots, as_json) -> None:
         return
     if table.empty:
         raise UsageError("no readable result files found; run `suite run` first or name a directory")
-    columns = ["rank", "benchmark", "estimator", "family", "seeds", "n", *HEADLINE]
-    rows = [["ref" if pd.isna(row[0]) else int(row[0]), *(_fmt(v) if isinstance(v, float) else v for v in row[1:])]
-            for row in table[columns].itertuples(index=False)]
+    table = table.assign(
+        rank=[("ref" if ref else "-") if pd.isna(rank) else int(rank)
+              for rank, ref in zip(table["rank"], table["reference"])],
+        on=["whole" if n == 0 else f"sample {n} (seed {seed})" for n, seed in zip(table["sample"], table["sample_seed"])])
+    columns = ["rank", "benchmark", "estimator", "on", "family", "seeds", "n", *HEADLINE]
+    if table["other_gt"].any():
+        columns.insert(4, "gt")
+    rows = [[_fmt(v) if isinstance(v, float) else v for v in row] for row in table[columns].itertuples(index=False)]
     click.echo(tabulate(rows, headers=columns, tablefmt="github"))
     if table["reference"].any():
         click.echo("note: rows ranked 'ref' are reference lines (GT noise ceiling, brute-force training, chance): "
                    "shown for context, never ranked")
+    if table["other_gt"].any():
+        click.echo("note: rows ranked '-' are judged against another ground-truth column than the benchmark's "
+                   "protocol column: never ranked")
+    if (table["sample"] > 0).any():
+        click.echo("note: runs on a seeded sample are ranked only among the runs on the same sample")
     from suite.benchmarks import BENCHMARKS
 
     for name in sorted(set(table["benchmark"])):

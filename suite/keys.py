@@ -29,6 +29,10 @@ from suite.errors import SuiteError, UsageError
 KEY_ENV = "SUITE_SIGNING_KEY"
 SIGNERS_FILE = "allowed_signers"
 _PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+# OpenSSH key types (ssh-ed25519, ssh-rsa, ecdsa-sha2-*, sk-*); anything else after the principal is options
+_KEY_TYPE = re.compile(r"^(ssh-|ecdsa-|sk-)")
+_OPTION = re.compile(r'(?:[^,"]|"[^"]*")+')
+_FLAGS = {"cert-authority"}  # git's one option without a value
 
 
 class KeyFileError(SuiteError):
@@ -126,26 +130,50 @@ def parse_public_key(text: str, where: str) -> Ed25519PublicKey:
 def load_signers(path: Path) -> list[Signer]:
     """The signers listed in an ``allowed_signers`` file (blank lines and ``#`` comments ignored).
 
+    One line is ``<principal> ssh-ed25519 <base64> [comment]``. A key belongs to exactly one
+    principal: a signature is attributed to the principal of the key that made it, so the same key
+    under two principals (on two lines, or ``alice,bob`` on one) is refused, not resolved by order.
+    git's per-key options (``valid-after``, ``valid-before``, ``namespaces``, ``cert-authority``)
+    are refused rather than ignored: the suite enforces none of them, and a line that says a key
+    expires must not be read as a key that never does. A principal may list several keys (rotation).
+
     Raises:
-        KeyFileError: missing file, or a malformed line (names the line).
+        KeyFileError: missing file, a malformed line, an option, or a key listed under a second
+            principal (one line naming the file, the line(s) and the fix).
     """
     path = Path(path)
     if not path.is_file():
         raise KeyFileError(f"no trusted signers file at {path}; pass --signers (the repository keeps it in submissions/)")
-    signers = []
+    signers: list[Signer] = []
+    first_seen: dict[str, tuple[str, int]] = {}  # key id -> (principal, line number)
     for number, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         parts = line.split()
-        # git's format: principals[,principal...] [options] keytype base64 [comment]
-        if len(parts) >= 4 and not parts[1].startswith("ssh-"):
-            parts = [parts[0], *parts[2:]]
+        # git's format: principals[,principal...] [options] keytype base64 [comment]; one principal, no options here
+        if len(parts) >= 2 and not _KEY_TYPE.match(parts[1]) and ("=" in parts[1] or parts[1].split(",")[0] in _FLAGS):
+            names = ", ".join(dict.fromkeys(o.split("=", 1)[0] for o in _OPTION.findall(parts[1])) or [parts[1]])
+            raise KeyFileError(f"{path}:{number}: option {names[:80]} is not supported (the suite enforces no key options: "
+                               "not expiry, namespaces nor certificate authorities); remove it, or remove the line to "
+                               "stop trusting the key")
         principals = parts[0].split(",") if parts else []
         if len(parts) < 3 or not principals or not all(_PRINCIPAL.match(p) for p in principals):
             raise KeyFileError(f"{path}:{number}: expected `<principal> ssh-ed25519 <base64> [comment]`")
+        if len(principals) > 1:
+            raise KeyFileError(f"{path}:{number}: one key under several principals ({', '.join(principals)[:120]}); a key "
+                               "belongs to one principal: keep one name")
+        principal = principals[0]
         key = parse_public_key(f"{parts[1]} {parts[2]}", f"{path}:{number}")
-        signers.extend(Signer(principal=p, public_key=key, key_id=key_id(key)) for p in principals[:1])
+        kid = key_id(key)
+        if kid in first_seen:
+            owner, line_no = first_seen[kid]
+            if owner != principal:
+                raise KeyFileError(f"{path}:{number}: key {kid} is listed for {principal} (line {number}) and for {owner} "
+                                   f"(line {line_no}); a key belongs to one principal: remove the wrong line")
+            continue  # the same line twice: one signer
+        first_seen[kid] = (principal, number)
+        signers.append(Signer(principal=principal, public_key=key, key_id=kid))
     return signers
 
 

@@ -187,10 +187,17 @@ def verify_envelope(envelope: Envelope, signers: list[Signer]) -> Signer:
     """The trusted signer whose Ed25519 signature over PAE(payload) holds.
 
     Raises:
-        SignatureError: no signature by a trusted key verifies (says whose key signed, if known).
+        SignatureError: no signature by a trusted key verifies (says whose key signed, if known), or
+            one key is listed under two principals (the signature could not be attributed).
     """
     message = pae(envelope.payload_type, envelope.payload)
-    by_id = {s.key_id: s for s in signers}
+    by_id: dict[str, Signer] = {}
+    for signer in signers:
+        known = by_id.setdefault(signer.key_id, signer)
+        if known.principal != signer.principal:
+            # never attribute by list order: whoever lists a public key under a second name would take its results
+            raise SignatureError(f"key {signer.key_id} is listed for both {known.principal} and {signer.principal}; a key "
+                                 "belongs to one principal: remove one of them from allowed_signers")
     for keyid, sig in envelope.signatures:
         candidates = [by_id[keyid]] if keyid in by_id else ([] if keyid else signers)
         for signer in candidates:

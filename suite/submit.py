@@ -19,7 +19,7 @@ from pathlib import Path
 import rfc8785
 
 from suite.errors import SuiteError, UsageError, VerificationError
-from suite.keys import SIGNERS_FILE, Signer, public_key_line, valid_principal
+from suite.keys import SIGNERS_FILE, Signer, load_signers, public_key_line, valid_principal
 from suite.results import ResultFile
 from suite.verify import Report, Verifier
 
@@ -86,6 +86,7 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
         if principal is None or not valid_principal(principal):
             raise UsageError(f"{path} is signed by {own_signer.key_id}, not yet a trusted signer: pass --add-signer "
                              "<your name or GitHub handle> to propose your public key")
+        _refuse_existing_principal(principal, signers_path)
         new_line = f"{principal} {public_key_line(own_signer.public_key)}"
     from suite.results import parse_json_bytes, validate_result
 
@@ -109,20 +110,51 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
         if new_line not in existing.splitlines():
             with open(signers_path, "a", encoding="utf-8") as handle:
                 handle.write(("" if not existing or existing.endswith("\n") else "\n") + new_line + "\n")
+    if new_line is not None:
+        # CI fails a pull request that changes allowed_signers together with results: the key lands
+        # first, alone, reviewed by a maintainer; the results follow once it is on main
+        slug = re.sub(r"[^a-z0-9_.-]", "-", principal.lower())
+        steps = [
+            ("(your key is new: it goes first into a pull request of its own that changes only "
+             f"{signers_path}, for a maintainer to review; CI fails a pull request that adds a signer and results)"),
+            f"git switch -c signer/{slug}",
+            f"git add {signers_path}",
+            f'git commit -m "Add {principal} to the trusted signers"',
+            "git push -u origin HEAD",
+            "gh pr create --fill   (or open a pull request on GitHub)",
+            (f"(once it is merged, update your main branch and run `suite submit {path}` again: {target} is in "
+             "place and the second run opens the submission's pull request)"),
+        ]
+        return Submission(report=report, target=target, copied=copied, new_signer_line=new_line, steps=steps)
     branch = f"submit/{result.benchmark.name}-{result.estimator.name}-{target.stem}"
-    changed = [str(target)] + ([str(signers_path)] if new_line else [])
-    steps = [] if new_line is None else [
-        ("(your key is new: CI verifies against main's allowed_signers, so a maintainer first merges a pull request "
-         f"that adds only this line to {signers_path}; until then this submission's check fails)"),
-    ]
-    steps += [
+    steps = [
         f"git switch -c {branch}",
-        f"git add {' '.join(changed)}",
+        f"git add {target}",
         f'git commit -m "Submit {result.estimator.name} on {result.benchmark.name} (seed {result.seed})"',
         "git push -u origin HEAD",
         "gh pr create --fill   (or open a pull request on GitHub)",
     ]
     return Submission(report=report, target=target, copied=copied, new_signer_line=new_line, steps=steps)
+
+
+def _refuse_existing_principal(principal: str, signers_path: Path) -> None:
+    """A proposed key may only name a new principal (compared case-insensitively, as GitHub handles are).
+
+    Adding a key under a principal that allowed_signers already lists would let a newcomer sign as
+    that person or as the project; a key change for an existing principal is a maintainer's own pull
+    request, reviewed on its own.
+
+    Raises:
+        UsageError: ``principal`` is already listed.
+        KeyFileError: ``allowed_signers`` exists but cannot be read (names the line).
+    """
+    if not signers_path.exists() and not signers_path.is_symlink():
+        return
+    listed = {s.principal.casefold(): s.principal for s in load_signers(signers_path)}
+    if principal.casefold() in listed:
+        raise UsageError(f"--add-signer {principal}: {signers_path} already lists the principal "
+                         f"{listed[principal.casefold()]}; pick your own name (a key change for an existing principal "
+                         "must be a maintainer's separate pull request)")
 
 
 def open_pull_request(submission: Submission, repo: Path) -> str:

@@ -9,16 +9,22 @@ Checks, in order (a check whose inputs failed is skipped, saying why):
               predicate names the same benchmark, estimator, config, seed and protocol
 ``signature`` an Ed25519 signature over the envelope verifies under a trusted signer's key
 ``protocol``  the protocol version and fingerprint equal the installed suite's for this benchmark,
-              ground-truth column and data
+              ground-truth column and data; the seed is a protocol seed; the ground-truth column is
+              the benchmark's protocol column (or the installed estimator's reference column)
+``estimator`` (installed estimators) family, deterministic flag, resolved config and snapshot
+              labels are the installed class's; components only where it combines them, and the
+              scores are its combination of them
 ``coverage``  scored plus failed architectures are exactly the subset (or the declared seeded sample)
 ``metrics``   every criterion recomputed from the scores and the suite's ground truth matches
-``rerun``     (``--rerun K``) K architectures re-scored here match the file (deterministic estimators)
+``rerun``     (``--rerun K``) K architectures, drawn with a seed the verifier picks (and reports),
+              re-scored here match the file (deterministic estimators)
 """
 
 from __future__ import annotations
 
 import json
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +87,9 @@ class _State:
     result: ResultFile | None = None
     digest: str | None = None
     benchmark: Any = None
+    estimator: Any = None  # the installed estimator, bound to the benchmark's space (once looked up)
+    estimator_looked_up: bool = False  # whether ``estimator`` was looked up (None then: not installed)
+    estimator_ok: bool | None = None  # the estimator check: passed, failed (False) or skipped (None)
 
 
 class Verifier:
@@ -90,11 +99,15 @@ class Verifier:
         signers_path: the ``allowed_signers`` file.
         data_dir, cache_dir: the suite's data (ground truth; CIFAR-10 for ``rerun``).
         rerun: architectures to re-score per file (0: none).
+        rerun_seed: seed of the draw of those architectures (mixed with each file's digest); None
+            draws one from :mod:`secrets`, so a submitter cannot know it when signing. Each rerun
+            verdict names it: passing it again reproduces the draw.
     """
 
     def __init__(self, signers_path: Path, data_dir: Path | None, cache_dir: Path | None = None, rerun: int = 0,
-                 extra_signers: list | None = None, require_rerun: bool = False) -> None:
+                 extra_signers: list | None = None, require_rerun: bool = False, rerun_seed: int | None = None) -> None:
         self.signers_path, self.data_dir, self.cache_dir, self.rerun = signers_path, data_dir, cache_dir, rerun
+        self.rerun_seed = secrets.randbits(63) if rerun_seed is None else int(rerun_seed)
         self.require_rerun = require_rerun  # an estimator not installed here fails instead of skipping
         self.extra_signers = list(extra_signers or [])  # accepted, but reported as not yet trusted (suite submit)
         self.signed_by_extra = False
@@ -117,6 +130,7 @@ class Verifier:
             ("digest", self._digest, ("schema",)),
             ("signature", self._signature, ("envelope",)),
             ("protocol", self._protocol, ("schema", *signed)),
+            ("estimator", self._estimator, ("protocol",)),
             ("coverage", self._coverage, ("protocol",)),
             ("metrics", self._metrics, ("protocol",)),
         ]
@@ -275,13 +289,88 @@ class Verifier:
         if policies != {"worst"}:
             raise SuiteError("the protocol ranks non-finite scores last (--nonfinite worst); "
                              "results computed with 'drop' are for analysis, not the leaderboard")
+        if result.seed not in protocol.SEEDS:
+            raise SuiteError(f"seed {result.seed} is not a protocol seed; the leaderboard takes runs of seeds "
+                             f"{', '.join(map(str, protocol.SEEDS))} only: re-run with one of them")
         column = result.benchmark.ground_truth
+        self._check_gt_column(state, column)
         gt = benchmark.ground_truth(column)
         expected = protocol.fingerprint(benchmark.name, benchmark.arch_ids.tolist(), column, gt.tolist())
         if result.protocol.fingerprint != expected:
             raise SuiteError(f"protocol fingerprint {result.protocol.fingerprint[:12]}... is not this suite's "
                              f"{expected[:12]}... for {benchmark.name}/{column}")
         return f"protocol {result.protocol.version}, fingerprint {expected[:12]}... ({benchmark.name}, GT {column})"
+
+    def _check_gt_column(self, state: _State, column: str) -> None:
+        """The ground-truth column is the benchmark's protocol column, or the column the installed
+        estimator's config was published against (``reference_gt_column``): a run may not pick
+        whichever of the benchmark's columns suits it and be ranked with the others."""
+        spec = state.benchmark.spec
+        accepted = [spec.default_gt_column]
+        if column != spec.default_gt_column:
+            estimator = self._installed(state)
+            reference = estimator.reference_gt_column() if estimator is not None else None
+            if reference:
+                accepted.append(reference)
+        if column not in accepted:
+            name = state.result.estimator.name[:40]
+            raise SuiteError(f"benchmark.ground_truth {column[:40]!r} is not accepted for {name} on {spec.name}: "
+                             f"accepted {' or '.join(map(repr, accepted))}; re-run without --gt")
+
+    def _installed(self, state: _State):
+        """The installed estimator of the file's name, built from the file's config and bound to the
+        benchmark's space; None when no estimator of that name is installed here.
+
+        Raises SuiteError when the installed estimator refuses the file's config."""
+        from suite.registry import get_estimator_class
+
+        if state.estimator_looked_up:
+            return state.estimator
+        info = state.result.estimator
+        try:
+            cls = get_estimator_class(info.name)
+        except SuiteError:
+            state.estimator_looked_up = True
+            return None
+        try:
+            estimator = cls(**info.config)
+            estimator.bind_space(state.benchmark.spec.space.name)
+        except Exception as exc:  # noqa: BLE001 - any refusal of a hostile config is a one-line failure
+            raise SuiteError(f"estimator.config {_short(info.config)} is not accepted by this suite's "
+                             f"{info.name}: {exc}") from None
+        state.estimator, state.estimator_looked_up = estimator, True
+        return estimator
+
+    def _estimator(self, path: Path, state: _State) -> str:
+        """The file describes the installed estimator as it runs: same family and deterministic flag,
+        the config as the estimator resolves it (one run has one spelling), its snapshot labels, and
+        components exactly when it combines them, with scores equal to its combination of them."""
+        state.estimator_ok = False
+        estimator, info = self._installed(state), state.result.estimator
+        if estimator is None:
+            state.estimator_ok = None
+            raise CheckSkipped(f"skipped: estimator {info.name[:40]!r} is not installed here, so its family, "
+                               "config and snapshots are not checked")
+        cls = type(estimator)
+        if info.family != cls.family:
+            raise SuiteError(f"estimator.family is {info.family[:20]!r}, but this suite's {cls.name} is "
+                             f"{cls.family!r}; re-sign with family {cls.family!r}")
+        if info.deterministic != cls.deterministic:
+            raise SuiteError(f"estimator.deterministic is {info.deterministic}, but this suite's {cls.name} "
+                             f"declares {cls.deterministic}")
+        resolved = json.loads(json.dumps(estimator.get_config()))
+        if not same_json_value(info.config, resolved):
+            raise SuiteError(f"estimator.config {_short(info.config)} is not as this suite's {cls.name} resolves it: "
+                             f"expected {_short(resolved)} (as `suite run` records it)")
+        labels, expected = [s.label for s in state.result.snapshots], list(estimator.snapshots())
+        if labels != expected:
+            shown = _short([label[:20] for label in labels][:4])
+            raise SuiteError(f"snapshot labels {shown} are not {_short(expected)}, the snapshots this suite's "
+                             f"{cls.name} yields")
+        combined = sum(_check_combination(snap, estimator) for snap in state.result.snapshots)
+        state.estimator_ok = True
+        note = f"; scores are the combination of the components in {combined} snapshot(s)" if combined else ""
+        return f"{cls.name}: family, config and snapshot labels are the installed estimator's{note}"
 
     def _coverage(self, path: Path, state: _State) -> str:
         result, benchmark = state.result, state.benchmark
@@ -340,7 +429,9 @@ class Verifier:
     def _rerun(self, path: Path, state: _State) -> str:
         from suite.rerun import rescore
 
-        return rescore(state.result, state.benchmark, self.rerun, seed_text=state.digest or "",
+        if state.estimator_ok is False:
+            raise CheckSkipped("skipped: the estimator check did not pass")
+        return rescore(state.result, state.benchmark, self.rerun, seed=self.rerun_seed, file_digest=state.digest or "",
                        data_dir=self.data_dir, cache_dir=self.cache_dir, rtol=RERUN_RTOL,
                        require_installed=self.require_rerun)
 
@@ -362,6 +453,46 @@ def same_json_value(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_json_value(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
+
+
+def _check_combination(snap, estimator) -> bool:
+    """Components only where the installed estimator combines them (it overrides ``combine``), and
+    then present when it names them, and the scores equal ``combine`` of them over the whole
+    snapshot (exactly; NaN equals NaN). Returns whether the snapshot's scores were checked so.
+
+    The component order is the estimator's when it names them before ``prepare``, the file's
+    otherwise (``rerun`` then checks the names against the prepared estimator's)."""
+    from suite.estimator import Estimator
+
+    combines = type(estimator).combine is not Estimator.combine
+    names = tuple(estimator.components()) if combines else ()
+    label = snap.label[:20]
+    if snap.components and not combines:
+        raise SuiteError(f"snapshot {label!r} has components {_names(snap.components)}, but this suite's "
+                         f"{estimator.name} has none: its scores are the score; drop the components")
+    if not combines or (not snap.components and not names):
+        return False
+    if set(names or snap.components) != set(snap.components or {}):
+        raise SuiteError(f"snapshot {label!r} has components {_names(snap.components or {})}, but this suite's "
+                         f"{estimator.name} combines {list(names)}")
+    values = np.stack([decode_scores(snap.components[name]) for name in names or tuple(snap.components)], axis=1)
+    combined = np.asarray(estimator.combine(values), dtype=np.float64)
+    scores = decode_scores(snap.scores)
+    if combined.shape != scores.shape or not np.array_equal(combined, scores, equal_nan=True):
+        raise SuiteError(f"snapshot {label!r}: scores are not this suite's {estimator.name} combination of its "
+                         "components; re-sign the scores `suite run` computed")
+    return True
+
+
+def _names(components: dict[str, Any]) -> list[str]:
+    """The first few component names, each cut short, for a one-line message."""
+    return [name[:20] for name in sorted(components)[:4]]
+
+
+def _short(value: Any) -> str:
+    """A value as compact JSON of at most 120 characters, for a one-line message."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _line(text: str) -> str:

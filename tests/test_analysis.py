@@ -176,7 +176,8 @@ def _fake_nb201(n: int = 60):
     return LoadedBenchmark(spec, np.arange(n, dtype=np.int64), archs, table, "0" * 64)
 
 
-def _fake_result(bench, path: Path, snapshots: int = 2, batches: int = 2, estimator: str = "fake") -> Path:
+def _fake_result(bench, path: Path, snapshots: int = 2, batches: int = 2, estimator: str = "fake",
+                 labels: list[str] | None = None, provenance: dict | None = None) -> Path:
     rng = np.random.default_rng(snapshots * 10 + batches)
     ids = np.arange(len(bench.arch_ids))
     gt = bench.ground_truth("cifar10_test_200", ids)
@@ -185,7 +186,7 @@ def _fake_result(bench, path: Path, snapshots: int = 2, batches: int = 2, estima
         per_batch = [np.round(gt + rng.normal(0, 8 - 2 * s, size=len(ids)), 0) for _ in range(max(batches, 1))]
         scores = np.mean(per_batch, axis=0)
         crit = compute_criteria(scores, gt)
-        snaps.append({"label": f"epoch-{s + 1}", "scores": encode_scores(scores),
+        snaps.append({"label": labels[s] if labels else f"epoch-{s + 1}", "scores": encode_scores(scores),
                       "criteria": {"n": crit.n, "n_nonfinite": crit.n_nonfinite, "nonfinite_policy": "worst",
                                    "values": crit.values},
                       "per_batch": [encode_scores(b) for b in per_batch] if batches else None})
@@ -195,7 +196,7 @@ def _fake_result(bench, path: Path, snapshots: int = 2, batches: int = 2, estima
         "benchmark": {"name": "nb201", "ground_truth": "cifar10_test_200", "ground_truth_sha256": "0" * 64,
                       "subset_size": len(ids), "complete": True, "sample": None},
         "estimator": {"name": estimator, "family": "one-shot", "config": {}, "deterministic": True},
-        "seed": 20, "arch_ids": ids.tolist(), "snapshots": snaps, "provenance": {}})
+        "seed": 20, "arch_ids": ids.tolist(), "snapshots": snaps, "provenance": provenance or {}})
     return write_result(result, path)
 
 
@@ -280,6 +281,90 @@ def test_cli_bad_file_is_one_line_naming_it(tmp_path):
     assert isinstance(run.exception, UsageError) and "missing.json" in str(run.exception)
     run = CliRunner().invoke(analyze_cmd, [str(bad)])
     assert run.exit_code == 2 and "--out" in run.output
+
+
+# --- hostile inputs (review findings 9 and 10): nothing outside --out, no crash, no formula --------
+
+
+def test_an_estimator_name_cannot_lead_outside_out(tmp_path):
+    from suite.analysis.report import analyze, safe_part
+
+    bench = _fake_nb201(30)
+    _fake_result(bench, tmp_path / "in" / "r.json", snapshots=1, batches=0, estimator="../../../escaped")
+    _fake_result(bench, tmp_path / "in" / "...json", snapshots=1, batches=0)  # stem ".."
+    out = tmp_path / "a" / "out"
+    index = analyze([tmp_path / "in"], out, None, benchmarks={"nb201": bench})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "in"] and [p.name for p in (tmp_path / "a").iterdir()] == ["out"]
+    dirs = [e["dir"] for e in index["results"]]
+    assert dirs == ["nb201/fake/" + safe_part(".."), "nb201/" + safe_part("../../../escaped") + "/r"]
+    for e in index["results"]:
+        assert ".." not in e["dir"].split("/") and (out / e["dir"]).resolve().is_relative_to(out.resolve())
+        assert all((out / f).resolve().is_relative_to(out.resolve()) for a in e["analyses"].values() for f in a["files"])
+    assert safe_part("synflow") == "synflow" and safe_part("seed20-sample1000-a718ad48") == "seed20-sample1000-a718ad48"
+    for name in ("..", ".", "a/b", "../../x", ".hidden", "", "x" * 81, "é"):
+        part = safe_part(name)
+        assert "/" not in part and not part.startswith(".") and part not in ("", ".", "..") and part != name
+    assert safe_part("a/b") != safe_part("a_b") and safe_part("A B") != safe_part("a b")  # the hash keeps names apart
+
+
+def test_a_directory_resolving_outside_out_is_refused_before_writing(tmp_path):
+    from suite.analysis.report import analyze
+
+    bench = _fake_nb201(30)
+    _fake_result(bench, tmp_path / "in" / "r.json", snapshots=1, batches=0)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nb201").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UsageError, match=r"r\.json: its analysis directory 'nb201/fake/r' would lie outside") as err:
+        analyze([tmp_path / "in"], tmp_path / "out", None, benchmarks={"nb201": bench})
+    assert "\n" not in str(err.value) and not list((tmp_path / "elsewhere").iterdir())
+
+
+def test_mathtext_in_names_and_labels_is_drawn_as_text(tmp_path):
+    from suite.analysis.report import analyze
+
+    bench = _fake_nb201(30)
+    _fake_result(bench, tmp_path / "in" / "r.json", estimator="$\\foo$", labels=["$\\bar$", "$x_$"])
+    index = analyze([tmp_path / "in"], tmp_path / "out", None, benchmarks={"nb201": bench})
+    [entry] = index["results"]
+    assert {"trends", "stability", "score_vs_gt", "cross_dataset", "size_bias", "intra_level"} <= set(entry["ran"])
+    trends = (tmp_path / "out" / entry["dir"] / "trends.svg").read_text()
+    assert "$\\bar$" in trends and "$\\foo$" in trends
+
+
+def test_csv_cells_that_start_like_a_formula_are_quoted_numbers_never(tmp_path):
+    from suite.analysis.plots import csv_text, write_csv
+    from suite.analysis.report import analyze
+
+    assert csv_text(["-h", "k"], [["=1+1", -0.5, -3, None, "@x", "\tx", "a-b"]]) == "'-h,k\n'=1+1,-0.5,-3,,'@x,'\tx,a-b\n"
+    frame = pd.DataFrame({"label": ["+cmd", "ok", None], "KD": [-0.25, 0.5, np.nan], "mixed": [-1.0, "-1", None]})
+    written = write_csv(tmp_path / "f.csv", frame).read_text()
+    assert written == "label,KD,mixed\n'+cmd,-0.25,-1.0\nok,0.5,'-1\n,,\n"
+    assert frame["label"].tolist()[0] == "+cmd"  # the caller's frame is left as it was
+    bench = _fake_nb201(30)
+    labels = ['=HYPERLINK("http://x","y")', "-1"]
+    _fake_result(bench, tmp_path / "in" / "r.json", labels=labels)
+    index = analyze([tmp_path / "in"], tmp_path / "out", None, benchmarks={"nb201": bench})
+    res_dir = tmp_path / "out" / index["results"][0]["dir"]
+    trends = pd.read_csv(res_dir / "trends.csv")
+    assert trends["snapshot"].tolist() == ["'" + label for label in labels]
+    assert trends["KD"].tolist() == pytest.approx(index["results"][0]["analyses"]["trends"]["headline"]["KD"])
+    stability = pd.read_csv(res_dir / "stability.csv", dtype=str)
+    assert stability["earlier"].tolist() == ["'" + labels[0]] and stability["later"].tolist() == ["'-1"]
+    assert json.loads((res_dir / "trends.json").read_text())["labels"] == labels  # JSON keeps the labels as they are
+
+
+def test_a_malformed_forgetting_record_is_skipped_with_the_reason(tmp_path):
+    from suite.analysis.report import analyze
+
+    bench = _fake_nb201(30)
+    _fake_result(bench, tmp_path / "in" / "junk.json", snapshots=1, batches=0, provenance={"estimator_record": "junk"})
+    _fake_result(bench, tmp_path / "in" / "bad.json", snapshots=1, batches=0,
+                 provenance={"estimator_record": {"forgetting": {"epochs": {"1": {"fv": [1.0], "acc_after_step": []}}}}})
+    index = analyze([tmp_path / "in"], tmp_path / "out", None, benchmarks={"nb201": bench})
+    for entry in index["results"]:
+        assert entry["skipped"]["forgetting"].startswith("the forgetting record in provenance is malformed (")
+        assert "trends" in entry["ran"]
 
 
 # --- end to end on the real NB201 submissions ----------------------------------------------------

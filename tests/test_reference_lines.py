@@ -75,18 +75,20 @@ def test_reference_lines_are_shown_but_never_ranked(reference_results, signed_fi
     assert main(["leaderboard", "table", str(root)]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if "| nb201" in line]
-    cells = [[c.strip() for c in line.split("|")[1:4]] for line in lines]
-    assert cells[0] == ["1", "nb201", "params"]  # the only ranked row
-    assert sorted(c[2] for c in cells[1:]) == ["gt_noise_ceiling", "random", "train_12_epochs"]
-    assert [c[0] for c in cells[1:]] == ["ref", "ref", "ref"]
+    cells = {c[2]: c for c in ([c.strip() for c in line.split("|")[1:5]] for line in lines)}
+    assert cells.pop("params") == ["1", "nb201", "params", "sample 40 (seed 0)"]  # the only ranked row
+    assert sorted(cells) == ["gt_noise_ceiling", "random", "train_12_epochs"]
+    assert [c[0] for c in cells.values()] == ["ref", "ref", "ref"]
     assert "never ranked" in out
 
     assert main(["leaderboard", "build", str(root), "--out", str(tmp_path / "site"), "--signers", str(signers_file),
                  "--data-dir", str(data_dir), "--bootstrap", "10", "--no-analyses"]) == 0
     index = (tmp_path / "site" / "index.html").read_text()
-    ranked = index.split('id="table-nb201"')[1].split("</table>")[0]
+    ranked = index.split('id="table-nb201"')[1].split("</table>")[0]  # whole-subset estimators: none here
+    sample = index.split('id="sample-0-nb201"')[1].split("</table>")[0]  # params ran on a sample of 40
     reference = index.split('id="reference-nb201"')[1].split("</table>")[0]
-    assert ">params<" in ranked and "gt_noise_ceiling" not in ranked and ">random<" not in ranked
+    assert ">params<" in sample and "<td data-sort=\"1\">1</td>" in sample
+    assert "gt_noise_ceiling" not in ranked + sample and ">random<" not in ranked + sample
     for name in ("gt_noise_ceiling", "train_12_epochs", "random"):
         assert f">{name}<" in reference
     # the cost column charges the ceiling its 200-epoch trainings (15,625 x 1,828 s = 7,934 h) and says why

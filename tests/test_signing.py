@@ -126,3 +126,80 @@ def test_securesystemslib_verifies_our_envelope(signed_file, signing_key):
     altered = Envelope.from_dict({**raw, "payload": base64.b64encode(bytes(payload)).decode()})
     with pytest.raises(VerificationError):
         altered.verify([key], 1)
+
+
+def _public(tmp_path, name: str) -> str:
+    _, public = generate_key(tmp_path / name)
+    return " ".join(public.read_text().split()[:2])  # ssh-ed25519 <base64>
+
+
+def test_one_key_under_two_principals_is_refused(tmp_path):
+    """Public keys are public: a line `mallory <alice's key>` must not take alice's results (the
+    attribution used to go to whichever line came last)."""
+    alice = _public(tmp_path, "alice")
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"# trusted\nalice {alice} alice@lab\n\nmallory {alice}\n")
+    with pytest.raises(KeyFileError) as caught:
+        load_signers(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{path}:4: key SHA256:")
+    assert "for mallory (line 4) and for alice (line 2)" in message and "remove the wrong line" in message
+    path.write_text(f"alice,mallory {alice}\n")  # git's principal list: the same key for two names, on one line
+    with pytest.raises(KeyFileError, match=r"allowed_signers:1: one key under several principals \(alice, mallory\)"):
+        load_signers(path)
+    # the same line twice is one signer; one principal with two keys (rotation) is two
+    other = _public(tmp_path, "alice2")
+    path.write_text(f"alice {alice}\nalice {alice} again\nalice {other}\n")
+    signers = load_signers(path)
+    assert [s.principal for s in signers] == ["alice", "alice"] and len({s.key_id for s in signers}) == 2
+
+
+@pytest.mark.parametrize("options", ['valid-before="20300101"', 'valid-after="20240101",namespaces="git"',
+                                     "cert-authority", 'namespaces="file"'])
+def test_key_options_are_refused_not_ignored(tmp_path, options):
+    """git's allowed_signers options (expiry, namespaces, CAs) are not enforced here, so a line that
+    carries one is refused: an expired key must not verify as if it never expired."""
+    alice = _public(tmp_path, "alice")
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"# trusted\nalice {options} {alice} comment\n")
+    with pytest.raises(KeyFileError) as caught:
+        load_signers(path)
+    message = str(caught.value)
+    first = options.split("=")[0].split(",")[0]
+    assert "\n" not in message and message.startswith(f"{path}:2: option {first}")
+    assert "is not supported" in message and "remove it" in message
+
+
+def test_the_repository_signers_load():
+    """submissions/allowed_signers (one principal, two keys, no options) still loads."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "submissions" / "allowed_signers"
+    signers = load_signers(path)
+    assert len(signers) == 2 and {s.principal for s in signers} == {"nas-estimator-suite"}
+    assert len({s.key_id for s in signers}) == 2
+
+
+def test_a_signature_is_never_attributed_by_list_order(signed_file, signing_key):
+    """verify_envelope refuses a signer list that names one key for two principals, whatever its
+    source (load_signers refuses it in a file; this guards other callers)."""
+    from suite.keys import Signer
+    from suite.signing import SignatureError, parse_envelope, verify_envelope
+
+    envelope = parse_envelope(json.loads(signed_file.read_text())["dsseEnvelope"])
+    public = load_private_key(signing_key).public_key()
+    tester = Signer("tester", public, key_id(public))
+    assert verify_envelope(envelope, [tester]) == tester
+    mallory = Signer("mallory", public, key_id(public))
+    for signers in ([tester, mallory], [mallory, tester]):
+        with pytest.raises(SignatureError, match=r"is listed for both (tester and mallory|mallory and tester); a key "
+                                                 r"belongs to one principal"):
+            verify_envelope(envelope, signers)
+
+
+def test_a_line_without_key_type_is_a_format_error_not_an_option(tmp_path):
+    alice = _public(tmp_path, "alice")
+    path = tmp_path / "allowed_signers"
+    path.write_text(f"alice {alice.split()[1]} comment\n")
+    with pytest.raises(KeyFileError, match=r"allowed_signers:1: not an OpenSSH public key"):
+        load_signers(path)

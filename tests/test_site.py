@@ -187,3 +187,169 @@ def test_a_partial_set_is_marked_on_every_page(signers_file, data_dir, tmp_path)
     assert len(pages) == 3
     for page in pages:
         assert '<p class="partial">partial set: 1,218 DARTS genotypes' in page.read_text()
+
+
+# --- like is ranked with like; one accepted file cannot break the build (review findings 3, 6, 10) ---
+
+
+def _accepted(nb201, name, ids, scores, *, seed=20, column="cifar10_test_200", sample=None, family="zero-shot",
+              provenance=None):
+    """A verified-looking result (not signed: the table code takes what collect accepted) on real NB201 GT."""
+    from pathlib import Path
+
+    from leaderboard.collect import Accepted
+    from suite.metrics import compute_criteria
+    from suite.results import encode_scores
+
+    ids = [int(i) for i in ids]
+    crit = compute_criteria(np.asarray(scores, dtype=np.float64), nb201.ground_truth(column, np.array(ids)))
+    result = ResultFile.model_validate({
+        "schema_version": 1, "suite": {"version": "test", "git_commit": None},
+        "protocol": {"version": "1", "fingerprint": "a" * 64},
+        "benchmark": {"name": "nb201", "ground_truth": column, "ground_truth_sha256": nb201.gt_sha256,
+                      "subset_size": len(nb201.arch_ids), "complete": sample is None, "sample": sample},
+        "estimator": {"name": name, "family": family, "config": {}, "deterministic": True},
+        "seed": seed, "arch_ids": ids,
+        "snapshots": [{"label": "final", "scores": encode_scores(np.asarray(scores, dtype=np.float64)),
+                       "criteria": {"n": crit.n, "n_nonfinite": crit.n_nonfinite, "nonfinite_policy": "worst",
+                                    "values": crit.values}}],
+        "provenance": {"wall_time_s": 36.0} if provenance is None else provenance})
+    return Accepted(path=Path(f"{name}-{seed}.json"), result=result, signer="tester")
+
+
+def _table(accepted, nb201, out, resamples=40):
+    from leaderboard.site import _benchmark_table, _group
+
+    groups = _group(accepted)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    return groups, _benchmark_table("nb201", sorted(groups), groups, nb201, resamples, out)
+
+
+def _render_index(table):
+    from leaderboard.site import environment
+    from suite.metrics import HEADLINE
+
+    return environment().get_template("index.html.j2").render(
+        tables=[table], criteria=HEADLINE, families=[], resamples=40, root="", title="t", benchmarks=["nb201"],
+        suite_version="test", protocol_version="1", n_files=3)
+
+
+def _noisy(gt, scale, seed):
+    return gt + scale * np.random.default_rng(seed).standard_normal(len(gt))
+
+
+def test_rows_on_another_ground_truth_column_are_kept_apart_and_never_ranked(nb201, tmp_path):
+    ids = nb201.arch_ids[:300]
+    gt = nb201.ground_truth("cifar10_test_200", ids)
+    shopped = nb201.ground_truth("cifar10valid_test_200", ids)  # e.g. the abdelfattah2021 preset's column
+    accepted = [
+        _accepted(nb201, HOSTILE, ids, _noisy(gt, 8.0, 1)),  # seed 20 on the protocol's column
+        _accepted(nb201, HOSTILE, ids, shopped, seed=21, column="cifar10valid_test_200"),  # KD 1 on its own column
+        _accepted(nb201, "rival", ids, _noisy(gt, 2.0, 2)),
+    ]
+    groups, table = _table(accepted, nb201, tmp_path)
+    # the two seeds were judged on different columns: two rows, never one row of two "seeds"
+    assert sorted((k[1], k[4], len(v)) for k, v in groups.items()) == [
+        (HOSTILE, "cifar10_test_200", 1), (HOSTILE, "cifar10valid_test_200", 1), ("rival", "cifar10_test_200", 1)]
+    assert [(r["estimator"], r["rank"], r["gt_column"]) for r in table["rows"]] == [
+        ("rival", 1, "cifar10_test_200"), (HOSTILE, 2, "cifar10_test_200")]
+    [apart] = table["apart"]
+    [row] = apart["rows"]
+    assert apart["id"] == "other-gt" and row["gt_column"] == "cifar10valid_test_200" and row["cells"][0]["text"] == "1.0000"
+    assert "rank" not in row and not row["significant"] and row["ci_text"] != "-"  # an interval, no rank, no test
+    html = _render_index(table)
+    ranked = html.split('id="table-nb201"')[1].split("</table>")[0]
+    other = html.split('id="other-gt-nb201"')[1].split("</table>")[0]
+    assert ranked.count("<tr class=") == 2 and "cifar10valid_test_200" not in ranked
+    assert "<td class=\"name\">cifar10valid_test_200</td>" in other and "&lt;img src=x onerror=alert(1)&gt;" in other
+    assert HOSTILE not in html and "judged against the protocol's ground truth <code>cifar10_test_200</code>" in html
+
+
+def test_sample_rows_rank_only_within_their_sample_and_every_interval_is_on_the_rows_own_architectures(nb201,
+                                                                                                    tmp_path):
+    ids = nb201.arch_ids[:300]
+    gt = nb201.ground_truth("cifar10_test_200", ids)
+    good = _accepted(nb201, "good", ids, _noisy(gt, 1.0, 1))
+    worse = _accepted(nb201, "worse", ids[10:], _noisy(gt, 6.0, 2)[10:])  # failed on 10 architectures
+    tiny = _accepted(nb201, "tiny", ids[:2], gt[:2], sample={"n": 2, "seed": 0})  # KD 1 on two architectures
+    small = _accepted(nb201, "small", ids[:50], _noisy(gt[:50], 1.0, 3), sample={"n": 50, "seed": 0})
+    rough = _accepted(nb201, "rough", ids[:50], _noisy(gt[:50], 6.0, 4), sample={"n": 50, "seed": 0})
+    _, alone = _table([good], nb201, tmp_path / "alone")
+    _, table = _table([good, worse, tiny, small, rough], nb201, tmp_path / "all")
+    assert [(r["estimator"], r["rank"]) for r in table["rows"]] == [("good", 1), ("worse", 2)]
+    # good's interval is on its own 300 architectures: neither the sample's 2 nor worse's 290 shrink it
+    assert table["rows"][0]["ci_text"] == alone["rows"][0]["ci_text"] != "-"
+    assert table["rows"][1]["ci_text"] != "-"
+    assert table["rows"][0]["significant"]  # paired on the 290 architectures both scored
+    # each seeded sample is its own table, ranked among the runs on it (the same architectures)
+    two, fifty = table["apart"]
+    assert [r["estimator"] for r in two["rows"]] == ["tiny"] and two["rows"][0]["ci_text"] == "-"  # 2 archs: none
+    assert [(r["estimator"], r["rank"]) for r in fifty["rows"]] == [("small", 1), ("rough", 2)]
+    assert fifty["rows"][0]["ci_text"] != "-" and fifty["heading"] == "Runs on a sample of 50 (seed 0)"
+    html = _render_index(table)
+    assert "sample of 2 (seed 0)" in html.split('id="sample-0-nb201"')[1].split("</table>")[0]
+    assert "sample of 2" not in html.split('id="table-nb201"')[1].split("</table>")[0]
+
+
+@pytest.mark.parametrize("provenance", [
+    {"wall_time_s": "1 hour", "environment": {"sessions": {"device": "cuda"}}, "started_at": {"at": 1}},
+    {"wall_time_s": 10 ** 400, "environment": {"shards": "cpu"}},
+    {"wall_time_s": -5.0, "environment": {"sessions": [7]}},
+    {"wall_time_s": True, "environment": [], "estimator_record": "junk"},
+    {"environment": {"device": {"x": 1}, "device_name": None}},
+])
+def test_free_form_provenance_shows_unknown_not_a_crash(provenance, nb201, tmp_path):
+    from leaderboard.site import _cost_hours, _device, _wall_text
+
+    ids = nb201.arch_ids[:40]
+    item = _accepted(nb201, "odd", ids, _noisy(nb201.ground_truth("cifar10_test_200", ids), 1.0, 1),
+                     provenance=provenance)
+    assert _cost_hours([item])[0] is None and _wall_text(provenance.get("wall_time_s")) == "?"
+    assert _device(item) in ("?", "? (?)")
+    _, table = _table([item], nb201, tmp_path)
+    assert table["rows"][0]["hours_text"] == "?" and table["rows"][0]["hours"] == ""
+    fine = _accepted(nb201, "fine", ids, np.arange(40.0), provenance={
+        "wall_time_s": 7200, "environment": {"sessions": [{"device": "cpu", "device_name": "Xeon"}]}})
+    assert _cost_hours([fine])[0] == 2.0 and _device(fine) == "cpu (Xeon)" and _wall_text(7200) == "7200.0"
+
+
+def test_text_from_result_files_is_never_parsed_as_mathtext():
+    from leaderboard import plots
+
+    bad = "$\\foo$"
+    assert bad in plots.criteria_vs_budget([bad, "$x_$"], {"KD": [0.1, 0.2]})  # drawn as written
+    svg = plots.quality_vs_cost([{"name": bad, "family": "zero-shot", "kd": 0.5, "hours": 0.01},
+                                 {"name": "b", "family": "baseline", "kd": 0.3, "hours": 10.0}])
+    assert bad in svg and "\\mathdefault" in svg  # the log axis's own tick labels keep mathtext
+    assert plots.score_vs_truth(np.arange(5.0), np.arange(5.0), bad).startswith(b"\x89PNG")
+
+
+def test_one_hostile_accepted_file_cannot_break_the_build(signed_file, signers_file, signing_key, data_dir, tmp_path):
+    """Mathtext in the name and labels, a name that climbs out of the site, a formula label, malformed provenance."""
+    from leaderboard.site import build
+
+    raw = json.loads(signed_file.read_text())["result"]
+    first = json.loads(json.dumps(raw["snapshots"][0]))
+    raw["estimator"].update(name="../../../../escaped $\\foo$", family="one-shot")
+    raw["snapshots"] = [{**first, "label": "$\\bar$"}, {**first, "label": '=HYPERLINK("http://x","y")'}]
+    raw["provenance"].update(wall_time_s="soon", environment={"sessions": {"device": "cuda"}}, started_at={"at": 1},
+                             estimator_record="junk")
+    root = tmp_path / "submissions"
+    root.mkdir()
+    (root / "h.json").write_text(json.dumps(sign_result(ResultFile.model_validate(raw), load_private_key(signing_key))))
+    report = build([root], tmp_path / "site", signers_file, data_dir, resamples=5, jobs=1)
+    assert report.accepted == 1 and not report.rejected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "submissions"]  # nothing written outside the site
+    [page] = (tmp_path / "site" / "estimators").glob("*.html")
+    html = page.read_text()
+    assert "ground truth: <code>cifar10_test_200</code>; sample of 40 (seed 0) (ranked only among runs on this sample)" in html
+    assert "<td class=\"name\">? (?)</td>" not in html and "<td class=\"name\">?</td><td class=\"name\">?</td><td>?</td>" in html
+    assert "$\\bar$" in next((tmp_path / "site" / "plots").glob("*-budget.svg")).read_text()
+    [analysis] = (tmp_path / "site" / "analyses").iterdir()
+    [trends] = analysis.rglob("trends.csv")
+    assert trends.resolve().is_relative_to((tmp_path / "site" / "analyses").resolve())
+    assert [r[0] for r in csv.reader(trends.open())][1:] == ["$\\bar$", "'=HYPERLINK(\"http://x\",\"y\")"]
+    entry = json.loads((analysis / "index.json").read_text())["results"][0]
+    assert "malformed" in entry["skipped"]["forgetting"]
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "<td>?</td>" in index.split('id="sample-0-nb201"')[1]  # the cost is unknown, not 0 and not a crash

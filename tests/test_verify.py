@@ -62,7 +62,7 @@ def test_a_genuine_file_passes_every_check(verifier, signed_file):
     report = verifier.verify(signed_file)
     assert report.ok and report.signer == "tester"
     assert [c.name for c in report.checks] == ["file", "envelope", "schema", "digest", "signature", "protocol",
-                                               "coverage", "metrics"]
+                                               "estimator", "coverage", "metrics"]
     assert all(c.status == "pass" for c in report.checks)
 
 
@@ -145,7 +145,7 @@ def test_tampering_never_passes(verifier, genuine, keys, data):
     ("protocol-replay-resigned", "protocol", "protocol version '0.9' is not this suite's"),
     ("metric-resigned", "metrics", "SpearmanR is 0.99 in the file"),
     ("drop-arch-resigned", "coverage", "1 architectures of the sample are missing"),
-    ("gt-column-resigned", "protocol", "protocol fingerprint"),  # the fingerprint covers the GT column
+    ("gt-column-resigned", "protocol", "'cifar10valid_test_200' is not accepted"),  # only the protocol's column
 ])
 def test_each_lie_is_caught_by_its_check(verifier, genuine, keys, kind, check, fragment):
     class Fixed:
@@ -271,9 +271,9 @@ def test_duplicate_keys_and_url_safe_base64(verifier, genuine, keys):
 
 
 def test_rerun_rescores_and_catches_a_re_signed_fake(signed_file, keys, data_dir, cache_dir, genuine):
-    verifier = Verifier(keys["signers"], data_dir, cache_dir, rerun=5)
+    verifier = Verifier(keys["signers"], data_dir, cache_dir, rerun=5, rerun_seed=11)
     report = verifier.verify(signed_file)
-    assert report.ok and report.checks[-1].message == "5 architectures re-scored: bit-identical"
+    assert report.ok and report.checks[-1].message == "5 architectures re-scored (rerun seed 11): bit-identical"
     # a fabricated score (with criteria recomputed to match, signed by a trusted key) passes every
     # check on the file itself; only re-scoring finds it
     from suite.metrics import compute_criteria

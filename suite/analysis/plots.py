@@ -3,7 +3,9 @@
 Plots go through :func:`leaderboard.plots.svg_text` / :func:`leaderboard.plots.png_bytes` (matplotlib
 Agg, fixed SVG hash salt, no dates, no software tag), so the same input gives the same bytes.
 JSON is written with sorted keys and non-finite floats as ``null``; CSV through pandas (``\\n`` line
-ends, floats in Python's shortest round-trip form, undefined values empty).
+ends, floats in Python's shortest round-trip form, undefined values empty). A text cell a spreadsheet
+would run as a formula (snapshot labels come from result files) is written with a leading ``'``
+(:func:`csv_cell`, OWASP's advice on CSV injection); numbers are never changed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import pandas as pd
 
 from leaderboard.plots import png_bytes, svg_text
 
+#: How a text cell starts when a spreadsheet would read it as a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Scatter plots with more points than this are written as PNG (an SVG of 15,625 markers is ~3 MB).
 SCATTER_PNG_ABOVE = 2000
 
@@ -54,22 +58,43 @@ def write_json(path: Path, data: Any) -> Path:
     return path
 
 
+def csv_cell(value: Any) -> Any:
+    """A text cell that starts like a formula (:data:`FORMULA_START`) with ``'`` in front; any other
+    value (numbers included, negative ones too) as it is."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text of ``rows`` under ``header``: floats in shortest round-trip form (``repr``), None empty."""
+    """CSV text of ``rows`` under ``header``: floats in shortest round-trip form (``repr``), None empty,
+    text through :func:`csv_cell`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow([csv_cell(h) for h in header])
     for row in rows:
-        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
+        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else csv_cell(v) for v in row])
     return buffer.getvalue()
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    """``frame`` as CSV without its index; None/NaN cells are left empty."""
+    """``frame`` as CSV without its index; None/NaN cells are left empty, text goes through :func:`csv_cell`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(frame.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+    path.write_text(_formula_safe(frame).to_csv(index=False, lineterminator="\n"), encoding="utf-8")
     return path
+
+
+def _formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :func:`csv_cell` applied to its column names and to the text cells of its
+    text columns; numeric columns, and non-text cells of mixed columns, are left untouched."""
+    out = frame.rename(columns=csv_cell)
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
+            continue
+        values = column.tolist()
+        if any(csv_cell(v) is not v for v in values):
+            out.isetitem(i, pd.Series([csv_cell(v) for v in values], index=out.index, dtype=object))
+    return out
 
 
 def write_figure(fig, stem: Path, raster: bool = False) -> Path:

@@ -17,11 +17,15 @@ Layout under ``out_dir``::
         <stem>-forgetting*  multi-model forgetting         (Fig 13; suite.analysis.forgetting, when recorded)
 
 All paths in ``index.json`` are relative to ``out_dir`` with ``/`` separators; the same inputs give
-byte-identical files.
+byte-identical files. ``<estimator>`` and ``<stem>`` come from the input, so they are written through
+:func:`safe_part` (a plain name as it is, anything else as a sanitised slug plus a hash), and every
+result's directory is checked to lie inside ``out_dir`` before anything is written.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,8 @@ from suite.errors import SuiteError, UsageError
 from suite.results import ResultFile, decode_scores, read_result
 
 INDEX_VERSION = 1
+#: A path component kept as it is: letters, digits, ``_``, ``.``, ``-``; no leading dot; at most 80 characters.
+PLAIN_PART = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,79}")
 #: Show progress (suite.progress) from this many results on.
 PROGRESS_FROM = 10
 
@@ -74,12 +80,28 @@ def find_results(paths: Iterable[str | Path], exclude: str | Path | None = None)
     return found
 
 
+def safe_part(name: str) -> str:
+    """``name`` as one path component that stays where it is put.
+
+    A plain name (:data:`PLAIN_PART`) is kept; anything else (``..``, ``/``, a leading dot, other
+    characters) becomes the site's slug (``leaderboard.site._slug``): lower case, other characters
+    as ``_``, at most 40, outer dots stripped, then ``-`` and 8 hex digits of the name's sha256, so
+    two different names do not share a slug.
+    """
+    if PLAIN_PART.fullmatch(name):
+        return name
+    slug = re.sub(r"[^a-z0-9_.-]", "_", name.lower())[:40].strip(".") or "x"
+    return f"{slug}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
 def result_dirs(items: Sequence[tuple[Path, ResultFile]]) -> list[str]:
-    """``<benchmark>/<estimator>/<stem>`` per result, made unique with ``-2``, ``-3``... in input order."""
+    """``<benchmark>/<estimator>/<stem>`` per result (each part through :func:`safe_part`), made unique
+    with ``-2``, ``-3``... in input order."""
     used: set[str] = set()
     out = []
     for path, result in items:
-        base = f"{result.benchmark.name}/{result.estimator.name}/{path.stem or f'seed{result.seed}'}"
+        parts = (result.benchmark.name, result.estimator.name, path.stem or f"seed{result.seed}")
+        base = "/".join(safe_part(part) for part in parts)
         name, k = base, 1
         while name in used:
             k += 1
@@ -127,6 +149,9 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
         except SuiteError as exc:
             raise type(exc)(f"{path}: {exc}") from None
         columns.append(column)
+    dirs = result_dirs(items)
+    for (path, _), rel in zip(items, dirs):
+        _check_inside(out_dir, rel, path)
 
     bench_section = _write_benchmarks(items, columns, loaded, out_dir)
     flops_cache: dict[str, np.ndarray] = {}
@@ -137,7 +162,7 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
 
         meter = Progress(total=len(items), desc="analyze", mode=progress, unit="result")
     try:
-        for (path, result), column, rel in zip(items, columns, result_dirs(items)):
+        for (path, result), column, rel in zip(items, columns, dirs):
             bench = loaded[result.benchmark.name]
             entries.append(_analyze_one(path, result, bench, column, out_dir, rel, bench_section, flops_cache))
             if meter is not None:
@@ -149,6 +174,12 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
              "n_results": len(entries)}
     write_json(out_dir / "index.json", index)
     return jsonable(index)
+
+
+def _check_inside(out_dir: Path, rel: str, path: Path) -> None:
+    """Raise UsageError (one line naming the input) unless ``out_dir / rel`` resolves inside ``out_dir``."""
+    if not (out_dir / rel).resolve().is_relative_to(out_dir):
+        raise UsageError(f"{path}: its analysis directory {rel!r} would lie outside {out_dir}; nothing was written")
 
 
 def _rel(out_dir: Path, files: Iterable[str | Path], base: Path | None = None) -> list[str]:
@@ -284,12 +315,23 @@ def _analyze_one(path: Path, result: ResultFile, bench: LoadedBenchmark, column:
         done("op_bias", op_bias_analysis(space, archs, scores[-1], gt, res_dir, stem))
     else:
         skipped["op_bias"] = f"the {space.name} space has no operations to mutate (its choices are depths and widths)"
-    forgetting = forgetting_analysis(result, res_dir, stem)
-    if forgetting is None:
-        skipped["forgetting"] = "no forgetting record in the result"
-    else:
+    forgetting = _forgetting(result, res_dir, stem, skipped)
+    if forgetting is not None:
         done("forgetting", forgetting)
     return _entry(path, result, rel, column, labels, analyses, skipped, warnings)
+
+
+def _forgetting(result: ResultFile, res_dir: Path, stem: str, skipped: dict[str, str]) -> dict[str, Any] | None:
+    """The forgetting analysis, or None with the reason in ``skipped``. The record sits in the free-form
+    ``provenance``: one that is not in the expected shape is skipped, not a crash of the whole run."""
+    try:
+        written = forgetting_analysis(result, res_dir, stem)
+    except (AttributeError, LookupError, TypeError, ValueError, ArithmeticError) as exc:
+        skipped["forgetting"] = f"the forgetting record in provenance is malformed ({type(exc).__name__})"
+        return None
+    if written is None:
+        skipped["forgetting"] = "no forgetting record in the result"
+    return written
 
 
 def _same(a: float | None, b: float | None) -> bool:
