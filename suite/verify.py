@@ -352,6 +352,10 @@ class Verifier:
             raise CheckSkipped(f"skipped: estimator {info.name[:40]!r} is not installed here, so its family, "
                                "config and snapshots are not checked")
         cls = type(estimator)
+        space = state.benchmark.spec.space.name
+        if not estimator.supports(space):
+            raise SuiteError(f"this suite's {cls.name} does not support the {space} space of "
+                             f"{state.benchmark.spec.name}, so `suite run` cannot have written this file")
         if info.family != cls.family:
             raise SuiteError(f"estimator.family is {info.family[:20]!r}, but this suite's {cls.name} is "
                              f"{cls.family!r}; re-sign with family {cls.family!r}")

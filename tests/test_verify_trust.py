@@ -322,3 +322,14 @@ def test_an_estimator_not_installed_here_is_skipped_not_failed(genuine, key, sig
     report = Verifier(signers_file, data_dir).verify(
         _signed(tmp_path, _as(genuine, "somebody-elses", "zero-shot", {"a": 1}), key))
     assert report.ok and _verdicts(report)["estimator"][0] == "skip"
+
+
+def test_an_estimator_that_does_not_apply_to_the_space_is_refused(genuine, key, signers_file, data_dir, tmp_path,
+                                                                  monkeypatch):
+    """`suite run` refuses an estimator on a space it does not support, so such a file was not written by it."""
+    from suite.registry import get_estimator_class
+
+    monkeypatch.setattr(get_estimator_class("params"), "supports", lambda self, space: space != "nb201")
+    report = Verifier(signers_file, data_dir).verify(_signed(tmp_path, _copy(genuine), key))
+    failed = [message for status, message in _verdicts(report).values() if status == "fail"]
+    assert not report.ok and len(failed) == 1 and "params does not support the nb201 space" in failed[0], failed
