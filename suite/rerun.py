@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,10 @@ def rescore(result: ResultFile, benchmark, k: int, seed: int, file_digest: str, 
     _check_snapshot_labels(result, estimator)
     positions = sample_positions(len(result.arch_ids), k, seed, file_digest)
     rng = np.random.default_rng([seed, _digest_int(file_digest), 1])
-    same_environment = _same_environment(result)
-    threads = result.provenance.get("threads")
+    threads = _rerun_threads(result)
+    same_environment = _same_environment(result) and threads == result.provenance.get("threads")
     previous_threads = torch.get_num_threads()
-    if isinstance(threads, int) and threads >= 1:
+    if threads is not None:
         torch.set_num_threads(threads)
     try:
         ctx = RunContext(space=benchmark.spec.space, seed=result.seed, device=torch.device("cpu"),
@@ -113,6 +114,16 @@ def _check_snapshot_labels(result: ResultFile, estimator) -> None:
     if labels != expected:
         raise SuiteError(f"snapshot labels {[label[:20] for label in labels][:4]} are not {expected}, the snapshots "
                          f"this suite's {estimator.name} yields; re-sign the file `suite run` wrote")
+
+
+def _rerun_threads(result: ResultFile) -> int | None:
+    """The file's thread count, at most this machine's cores (a hostile file must not make the
+    verifier start a million threads); None when the file gives none. A clamped count is not the
+    file's environment, so values are then compared within the tolerance."""
+    threads = result.provenance.get("threads")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        return None
+    return min(threads, os.cpu_count() or 1)
 
 
 def _same_environment(result: ResultFile) -> bool:

@@ -333,3 +333,19 @@ def test_an_estimator_that_does_not_apply_to_the_space_is_refused(genuine, key, 
     report = Verifier(signers_file, data_dir).verify(_signed(tmp_path, _copy(genuine), key))
     failed = [message for status, message in _verdicts(report).values() if status == "fail"]
     assert not report.ok and len(failed) == 1 and "params does not support the nb201 space" in failed[0], failed
+
+
+def test_a_huge_declared_thread_count_is_clamped_to_the_cores(genuine, nb201, data_dir, cache_dir, monkeypatch):
+    """provenance.threads is the file's word: the verifier never starts more threads than it has cores."""
+    import os
+
+    import torch
+
+    from suite.rerun import rescore
+
+    hostile = ResultFile.model_validate({**_copy(genuine), "provenance": {**genuine["provenance"], "threads": 10**6}})
+    asked = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (asked.append(n), real(n)))
+    message = rescore(hostile, nb201, 2, seed=1, file_digest="d", data_dir=data_dir, cache_dir=cache_dir, rtol=1e-3)
+    assert asked[0] == (os.cpu_count() or 1) and "re-scored" in message
