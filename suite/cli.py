@@ -147,7 +147,11 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
                    err=True)
         return
     _write_and_report(outcome.results, targets, as_json, data_dir, signing_key)
-    if outcome.journal is not None and not keep_journal:
+    if outcome.journal is not None and outcome.failed and not keep_journal:
+        # a run with failures may be worth finishing: keep what it holds so they can be retried
+        click.echo(f"kept the journal {outcome.journal}: {outcome.failed} failed outcome(s); re-run the same command "
+                   "to retry them (scored architectures are not scored again)", err=True)
+    elif outcome.journal is not None and not keep_journal:
         import shutil
 
         from suite.runner import work_dir

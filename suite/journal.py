@@ -137,6 +137,8 @@ class JournalState:
                 self.retried.pop(key, None)
         for name, reason in record.failed.items():
             key = (str(record.arch_id), record.label, name)
+            if isinstance(self.outcomes.get(key), np.ndarray):
+                continue  # a score, once journaled, is never replaced by a later failure
             self.outcomes[key] = reason
             self.retried.pop(key, None)
 

@@ -334,7 +334,8 @@ def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState
                 elif state.died_on(arch_id, label) >= MAX_DEATHS:
                     reason = (f"the process died {state.died_on(arch_id, label)} times while scoring it "
                               "(segfault, out of host memory, or killed)")
-                    fatal.append(ArchRecord(arch_id=arch_id, label=label, failed=dict.fromkeys(names, reason)))
+                    unscored = [name for name in names if not state.scored(arch_id, label, name)]
+                    fatal.append(ArchRecord(arch_id=arch_id, label=label, failed=dict.fromkeys(unscored, reason)))
                 else:
                     pending.append((arch_id, arch))
             tasks.extend(Task(tuple(group), label, tuple(pending[s : s + step])) for s in range(0, len(pending), step))
@@ -411,6 +412,12 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
                 f"interrupted; scores of {journal.state.n_archs_scored()} architectures are in {where}; "
                 "re-run the same command to continue"
             ) from None
+        except BaseException:
+            # The process is alive and raising (a setup error, the systematic-failure stop): not a
+            # death on this architecture, which MAX_DEATHS would otherwise count against it.
+            if current:
+                journal.cancel_attempt(*current[0])
+            raise
 
 
 def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], bench_spec: BenchmarkSpec,

@@ -178,3 +178,37 @@ def test_two_processes_cannot_write_one_journal(tmp_path):
     header = {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity), "plan": {"n": 1}}
     with Journal.open(tmp_path / "j.jsonl", header), pytest.raises(JournalError, match="in use by another process"):
         Journal.open(tmp_path / "j.jsonl", header)
+
+
+def test_a_setup_error_mid_run_is_not_counted_as_a_death_of_the_architecture(registered, nb201, tmp_path,
+                                                                             monkeypatch):
+    """Only a process that dies counts against an architecture (MAX_DEATHS); one that raises, e.g. a
+    full disk while journaling, withdraws its attempt mark so a later run does not blame the architecture."""
+    from suite.journal import Journal, read_journal
+
+    def disk_full(self, records):
+        if records:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Journal, "append_many", disk_full)
+    specs = [RunSpec(benchmark="nb201", estimator="test-slow", sample=12)]
+    with pytest.raises(OSError, match="No space left"):
+        execute(specs, RunOptions(journal_dir=tmp_path, progress="none"), loaded=nb201)
+    [path] = tmp_path.glob("*.jsonl")
+    lines = [json.loads(line) for line in path.read_bytes().splitlines()]
+    assert [line.get("cancelled", False) for line in lines if "attempt" in line] == [False, True]
+    assert not any(read_journal(path).attempts.values())  # no death counted against the architecture
+
+
+def test_the_cli_keeps_the_journal_of_a_run_with_failures(registered, data_dir, tmp_path, capsys):
+    from suite.cli import main
+
+    args = ["run", "-e", "test-brittle", "-b", "nb201", "--sample", "40", "-q", "--data-dir", str(data_dir),
+            "--out-dir", str(tmp_path)]
+    assert main(args) == 0
+    [journal] = (tmp_path / ".journal").glob("*.jsonl")  # kept: its failures can be retried
+    err = capsys.readouterr().err
+    assert f"kept the journal {journal}" in err and "failed outcome(s); re-run the same command" in err
+    assert main(["run", "-e", "params", "-b", "nb201", "--sample", "40", "-q", "--data-dir", str(data_dir),
+                 "--out-dir", str(tmp_path)]) == 0
+    assert list((tmp_path / ".journal").glob("*.jsonl")) == [journal]  # a run without failures leaves none

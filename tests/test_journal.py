@@ -95,3 +95,13 @@ def test_data_that_changed_between_sessions_is_refused(tmp_path):
         assert journal.state.environments == [{"device": "cpu"}, {"device": "cuda"}]
         with pytest.raises(JournalError, match=r"cifar10_content differs from the data earlier sessions"):
             journal.append_meta({"data": {"cifar10_content": "b" * 64}})
+
+
+def test_a_later_failure_never_replaces_a_journaled_score(tmp_path):
+    path = tmp_path / "run.jsonl"
+    with Journal.open(path, _header()) as journal:
+        journal.append(ArchRecord(arch_id=0, label="final", scores={"a": np.float64(1.0), "b": np.float64(2.0)}))
+        journal.append(ArchRecord(arch_id=0, label="final", failed={"a": "the process died 2 times", "c": "boom"}))
+    state = read_journal(path)
+    assert state.scored(0, "final", "a") and float(state.outcomes[("0", "final", "a")]) == 1.0
+    assert state.outcomes[("0", "final", "c")] == "boom"  # an estimator without a score still records it
