@@ -152,7 +152,7 @@ class ResumableLoop:
         state = load_checkpoint(self.path)
         if state.get("fingerprint") != self.fingerprint:
             raise CheckpointError(f"{self.path} is a checkpoint of other training (its settings differ); "
-                                  "delete it, or pass --restart, to train afresh")
+                                  "delete it to train afresh (--restart does not: a shared training cache outlives runs)")
         missing = (set(self.modules) ^ set(state["modules"])) | (set(self.generators) ^ set(state["generators"]))
         if missing:
             raise CheckpointError(f"{self.path}: holds {sorted(state['modules'])} and generators "
