@@ -189,10 +189,12 @@ class Journal:
         return cls(None, JournalState(header=header), None)
 
     @classmethod
-    def open(cls, path: str | Path, header: dict[str, Any]) -> Journal:
+    def open(cls, path: str | Path, header: dict[str, Any], *, restart: bool = False) -> Journal:
         """Create ``path`` with ``header`` or, when it exists, check it belongs to the same run and resume.
 
         The file is locked (``flock``) while open, so two processes never write one journal.
+        ``restart`` discards what the file holds, but only once the lock is held: a restart never
+        wipes the journal of a run another process is still writing.
 
         Raises:
             JournalError: the journal is in use by another process, was written by a different
@@ -204,7 +206,7 @@ class Journal:
         try:
             _lock(handle, path)
             handle.seek(0)
-            data = handle.read()
+            data = b"" if restart else handle.read()
             if b"\n" in data:
                 state, valid_bytes = parse_journal(path, data)
                 _check_same_run(path, state.header, header)

@@ -202,10 +202,12 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
     determinism = provenance.apply_determinism(base.seed)
     header = _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, options.shard)
     journal_path = _journal_path(options.journal_dir, header, base, options.shard)
-    if journal_path is not None and options.restart:
-        journal_path.unlink(missing_ok=True)
-        shutil.rmtree(work_dir(journal_path), ignore_errors=True)
-    journal = Journal.open(journal_path, header) if journal_path is not None else Journal.in_memory(header)
+    if journal_path is not None:
+        journal = Journal.open(journal_path, header, restart=options.restart)
+        if options.restart:  # under the journal's lock, so never another live process's checkpoints
+            shutil.rmtree(work_dir(journal_path), ignore_errors=True)
+    else:
+        journal = Journal.in_memory(header)
 
     with journal:
         groups = fusion_groups(estimators)

@@ -180,6 +180,24 @@ def test_two_processes_cannot_write_one_journal(tmp_path):
         Journal.open(tmp_path / "j.jsonl", header)
 
 
+def test_a_restart_never_wipes_a_journal_another_process_holds(tmp_path):
+    """``--restart`` discards the journal only once it holds the lock; before, it unlinked the file
+    first, so a second process wiped (and forked) a live run's journal."""
+    from suite.journal import Journal, JournalError, identity_key, read_journal
+
+    identity = {"benchmark": "nb201"}
+    header = {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity), "plan": {"n": 1}}
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path, header) as live:
+        live.append_attempt(7, "final")
+        with pytest.raises(JournalError, match="in use by another process"):
+            Journal.open(path, header, restart=True)
+        assert path.exists() and read_journal(path).attempts == {("7", "final"): 1}
+    with Journal.open(path, header, restart=True) as fresh:  # unlocked now: the restart goes ahead
+        assert fresh.state.attempts == {} and len(fresh.state.sessions) == 1
+    assert read_journal(path).attempts == {}
+
+
 def test_a_setup_error_mid_run_is_not_counted_as_a_death_of_the_architecture(registered, nb201, tmp_path,
                                                                              monkeypatch):
     """Only a process that dies counts against an architecture (MAX_DEATHS); one that raises, e.g. a

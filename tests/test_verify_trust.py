@@ -166,6 +166,18 @@ def test_vote_scores_must_be_the_combination_of_its_components(vote_result, key,
     assert report.ok and "combination of the components in 1 snapshot" in _verdicts(report)["estimator"][1]
 
 
+def test_verify_refuses_a_vote_whose_components_were_dropped(vote_result, key, signers_file, data_dir, nb201,
+                                                             tmp_path):
+    """A vote knows its space's measures once bound to the space, so the static checks (no rerun)
+    refuse a vote file that dropped them: nothing else ties its scores to anything."""
+    result = _copy(vote_result)
+    result["snapshots"][0]["components"] = None
+    report = Verifier(signers_file, data_dir).verify(_signed(tmp_path, _recompute(result, nb201), key))
+    assert not report.ok
+    assert _verdicts(report)["estimator"] == (
+        "fail", "snapshot 'final' has components [], but this suite's vote combines ['jacob_cov', 'snip', 'synflow']")
+
+
 def test_rerun_refuses_a_vote_whose_components_were_dropped(vote_result, nb201, data_dir, cache_dir):
     """Without components nothing ties a vote's scores to anything: rerun asks for the components
     the prepared estimator names (before ``prepare`` a vote does not know its space's measures)."""

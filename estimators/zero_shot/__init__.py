@@ -201,6 +201,11 @@ class Vote(ZeroShotEstimator):
     def supports(self, space_name: str) -> bool:
         return super().supports(space_name) and space_name in VOTE_COMPONENTS
 
+    def bind_space(self, space_name: str) -> None:
+        # Known from the space alone, so `verify` (which binds but never prepares) can require them.
+        super().bind_space(space_name)
+        self._components = VOTE_COMPONENTS.get(space_name, ())
+
     def prepare(self, ctx: RunContext) -> None:
         super().prepare(ctx)
         self._components = VOTE_COMPONENTS[ctx.space.name]
