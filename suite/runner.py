@@ -267,7 +267,7 @@ def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads
         "suite": suite.__version__,
         "torch": torch.__version__,
         "benchmark": base.benchmark,
-        "subset_sha256": plan_hash(benchmark.arch_ids.tolist()),
+        "archs_sha256": archs_hash(benchmark),
         "seed": base.seed,
         "sample": base.sample,
         "estimators": [{"name": e.name, "config": e.get_config()} for e in estimators],
@@ -278,7 +278,7 @@ def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads
     # The file name keys on what the run is; versions, device and threads are checked on resume
     # instead, so a run resumed with another torch or thread count is refused, naming the field,
     # rather than silently started afresh in a new file.
-    what = {k: identity[k] for k in ("benchmark", "subset_sha256", "seed", "sample", "estimators", "shard")}
+    what = {k: identity[k] for k in ("benchmark", "archs_sha256", "seed", "sample", "estimators", "shard")}
     return {
         "suite_journal": JOURNAL_VERSION,
         "identity": identity,
@@ -287,6 +287,15 @@ def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads
         "plan": {"n": len(run_ids), "ids_sha256": plan_hash(run_ids.tolist())},
         "criteria": {"gt_column": base.gt_column, "nonfinite": base.nonfinite},
     }
+
+
+def archs_hash(benchmark: LoadedBenchmark) -> str:
+    """sha256 hex of the subset as ``"<id>:<architecture text>"`` lines in id order.
+
+    Ids alone are always 0..n-1, so only the architectures behind them tell a re-imported table
+    that maps an id to another architecture from the one a journal was written on."""
+    space = benchmark.spec.space
+    return plan_hash(f"{i}:{space.format(a)}" for i, a in zip(benchmark.arch_ids.tolist(), benchmark.archs))
 
 
 def _journal_path(journal_dir: Path | None, header: dict[str, Any], base: RunSpec, shard) -> Path | None:
@@ -577,8 +586,9 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
 
     bench_spec = get_benchmark(base_identity["benchmark"])
     benchmark = loaded if loaded is not None else bench_spec.load(data_dir)
-    if plan_hash(benchmark.arch_ids.tolist()) != base_identity["subset_sha256"]:
-        raise JournalError(f"{first_path} was run on a different {bench_spec.name} subset than the one in the data directory")
+    if archs_hash(benchmark) != base_identity.get("archs_sha256"):
+        raise JournalError(f"{first_path} was run on {bench_spec.name} architectures other than those in the data "
+                           "directory (an id maps to another architecture); merge with the data the shards ran on")
     full_ids = _planned_ids(benchmark, base_identity["sample"], None)
     merged = JournalState(header={**first.header, "identity": {**first.header["identity"], "shard": None}})
     seen_data: dict[str, str] = {}

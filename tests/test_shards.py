@@ -96,6 +96,30 @@ def test_merge_refuses_shards_of_different_runs(registered, nb201, tmp_path):
         merge([first[0], _shard_journals(nb201, tmp_path / "c", 3)[0]], loaded=nb201)
 
 
+def _remapped(nb201):
+    """The benchmark as a re-imported table that swaps the architectures of two sampled ids."""
+    import dataclasses
+
+    archs = list(nb201.archs)
+    a, b = nb201.positions(nb201.sample_ids(SAMPLE, 0)[:2])
+    archs[a], archs[b] = archs[b], archs[a]
+    return dataclasses.replace(nb201, archs=archs)
+
+
+def test_merge_refuses_shards_run_on_other_architectures(registered, nb201, tmp_path):
+    """Ids are 0..n-1 in every table, so only the architectures behind them show the remap."""
+    journals = _shard_journals(nb201, tmp_path, 2)
+    with pytest.raises(JournalError, match="architectures other than those in the data directory"):
+        merge(journals, loaded=_remapped(nb201))
+
+
+def test_a_journal_is_not_resumed_on_other_architectures(registered, nb201, tmp_path):
+    options = RunOptions(journal_dir=tmp_path, progress="none")
+    execute(_specs(), options, loaded=nb201)
+    assert execute(_specs(), options, loaded=nb201).resumed == 3 * SAMPLE
+    assert execute(_specs(), options, loaded=_remapped(nb201)).resumed == 0  # a journal of its own
+
+
 def test_merge_refuses_an_unfinished_shard(registered, nb201, tmp_path):
     journals = _shard_journals(nb201, tmp_path, 2)
     lines = journals[1].read_text().splitlines(keepends=True)
