@@ -112,6 +112,14 @@ class Estimator(abc.ABC):
         and writes them into each result's ``provenance["estimator_record"]``. Default: none."""
         return {}
 
+    def state_hashes(self) -> dict[str, str]:
+        """Content hashes (sha256 hex) of what ``prepare`` built that decides the scores, e.g. a
+        one-shot estimator's trained weights per seed and snapshot; keys name the estimator. The
+        runner journals them with the data hashes, so a resumed session, a Ray worker or a shard
+        whose state differs (retrained elsewhere) is refused rather than mixed into one result.
+        Default: none."""
+        return {}
+
     def snapshots(self) -> list[str]:
         """Labels of the score vectors this estimator yields (one-shot: one per training budget)."""
         return ["final"]

@@ -82,13 +82,13 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
 
 
 def worker_meta(estimators: Sequence[Estimator], ctx: RunContext) -> dict[str, Any]:
-    """What the journal records about a prepared worker: component names, estimators' run records, data
-    hashes, environment."""
+    """What the journal records about a prepared worker: component names, estimators' run records, hashes
+    of the data it read and of the state its estimators built (trained weights), environment."""
     records = {e.name: e.run_record(ctx) for e in estimators}
     return {
         "components": {e.name: list(e.components()) for e in estimators if e.components()},
         "records": {name: record for name, record in records.items() if record},
-        "data": ctx.data_hashes(),
+        "data": {**ctx.data_hashes(), **{k: v for e in estimators for k, v in e.state_hashes().items()}},
         "environment": provenance.environment(ctx.device),
     }
 

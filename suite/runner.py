@@ -600,7 +600,8 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
             raise JournalError(f"{path}: its architectures are not shard {index}/{count} of this subset")
         for key, value in state.meta.get("data", {}).items():
             if seen_data.setdefault(key, value) != value:
-                raise JournalError(f"{path} read different {key} data than the other shards; re-run it on the same data")
+                raise JournalError(f"{path}: its {key} differs from the other shards' (other data read, or another "
+                                   "supernet trained); re-run it with the same data directory and a shared --cache-dir")
         merged.environments.extend(e for e in state.environments if e not in merged.environments)
         for key, value in state.outcomes.items():
             merged.outcomes[key] = value

@@ -292,3 +292,29 @@ def test_a_bound_config_rebuilds_the_same_estimator(name, space):
     again.bind_space(space)
     assert again.get_config() == bound.get_config() and again.settings == bound.settings
     assert bound.settings.space == space
+
+
+def test_shards_scored_by_differently_trained_supernets_are_not_merged(data_dir, cache_dir, cifar, tmp_path):
+    """Shards on machines without a shared cache each train a supernet; on other hardware the weights
+    differ. Each shard journals its snapshots' weight hashes, so merge refuses to rank them together."""
+    from suite.cli import main
+    from suite.journal import JournalError
+    from suite.runner import merge
+    from suite.training import load_checkpoint, save_checkpoint
+
+    own_cache = tmp_path / "cache"
+    own_cache.mkdir()
+    (own_cache / "cifar10").symlink_to(cache_dir / "cifar10", target_is_directory=True)
+    args = ["run", "-e", "oneshot", "-b", "nb201", "--seed", "20", "--sample", "6", "--threads", "1",
+            "--data-dir", str(data_dir), "--cache-dir", str(own_cache), "--out-dir", str(tmp_path / "out"), "-q",
+            *TINY_CLI]
+    assert main([*args, "--shard", "0/2"]) == 0
+    [snapshot] = (own_cache / "oneshot").glob("seed20-*/snapshot-epoch-2.pt")
+    state = load_checkpoint(snapshot)
+    name = next(k for k, v in state["weights"].items() if v.is_floating_point())
+    state["weights"][name] = state["weights"][name] + 1e-3  # as if trained on another GPU
+    save_checkpoint(snapshot, state)
+    assert main([*args, "--shard", "1/2"]) == 0
+    journals = sorted((tmp_path / "out" / ".journal").glob("*.jsonl"))
+    with pytest.raises(JournalError, match=r"oneshot_weights:seed20:epoch-2 differs from the other shards'"):
+        merge(journals, data_dir=data_dir)

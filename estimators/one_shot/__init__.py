@@ -179,6 +179,11 @@ class OneShotEstimator(Estimator):
             self._trainers.append(trainer)
         self._loaded = None
 
+    def state_hashes(self) -> dict[str, str]:
+        """``{"<name>_weights:seed<s>:<label>": sha256}`` of every trained supernet's snapshots."""
+        return {f"{self.name}_weights:seed{t.seed}:{label}": t.snapshot_sha256(label)
+                for t in self._trainers for label in self.snapshots()}
+
     def run_record(self, ctx: RunContext) -> dict[str, Any]:
         """What the training measured besides the weights, for the result's provenance:
         ``{"forgetting": {"epochs": {"<e>": {"arch": [...], "step": [...], "acc_after_step": [...],

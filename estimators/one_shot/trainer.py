@@ -410,6 +410,16 @@ class SupernetTrainer:
         """The supernet state dict kept as snapshot ``label`` (CPU tensors)."""
         return self._get(f"snapshot-{label}")
 
+    def snapshot_sha256(self, label: str) -> str:
+        """sha256 hex of snapshot ``label``'s weights: each state-dict entry's name, dtype, shape and
+        raw bytes, in key order (independent of how the checkpoint file was written)."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.snapshot_weights(label).items()):
+            flat = tensor.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
+            digest.update(flat.view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
+
     def _has_snapshot(self, epoch: int) -> bool:
         name = f"snapshot-{snapshot_label(epoch)}"
         return name in self._memory if self.work_dir is None else (self.work_dir / f"{name}.pt").exists()
