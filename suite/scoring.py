@@ -8,7 +8,10 @@ architecture empties the allocator cache and retries with the estimator's batch 
 becomes a failure record with a one-line reason; the run goes on.
 
 Errors of the suite itself (:class:`SuiteError`: a broken estimator contract, bad settings) and
-interrupts are not failures of an architecture: they propagate and stop the run.
+interrupts are not failures of an architecture: they propagate and stop the run. So do CUDA
+errors that leave the device unusable (an illegal memory access, a launch failure, an ECC error):
+every later call would fail alike, so they stop the run as :class:`DeviceLostError`, keeping the
+journal, instead of turning every remaining architecture into a failure.
 """
 
 from __future__ import annotations
@@ -25,6 +28,31 @@ from suite.journal import ArchRecord
 
 #: Longest failure reason kept (characters).
 MAX_REASON = 300
+
+#: Message fragments of CUDA's "sticky" errors, after which the process's CUDA context is unusable
+#: (cudaErrorIllegalAddress, LaunchFailure, Assert, IllegalInstruction, MisalignedAddress,
+#: ECCUncorrectable, LaunchTimeout, HardwareStackError, InvalidPc). Others (cuDNN "not supported",
+#: out of memory) can be particular to one architecture and stay per-architecture failures.
+DEVICE_LOST_MESSAGES = ("illegal memory access", "unspecified launch failure", "device-side assert",
+                        "illegal instruction", "misaligned address", "uncorrectable ecc error",
+                        "launch timed out", "hardware stack error", "invalid program counter")
+
+
+class DeviceLostError(SuiteError):
+    """The accelerator failed in a way that makes every later call in this process fail."""
+
+
+def is_device_lost(exc: BaseException) -> bool:
+    """A CUDA error that leaves the device unusable for the rest of the process."""
+    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in DEVICE_LOST_MESSAGES)
+
+
+def _stop_if_device_lost(exc: BaseException, arch_id: Any) -> None:
+    if is_device_lost(exc):
+        raise DeviceLostError(
+            f"the device failed while scoring architecture {arch_id} ({failure_reason(exc)}) and cannot score "
+            "more in this process; the journal keeps what was scored: check the GPU (nvidia-smi, Xid errors "
+            "in dmesg), then re-run the same command to resume") from None
 
 
 def fusion_groups(estimators: Sequence[Estimator]) -> list[list[int]]:
@@ -52,6 +80,7 @@ def score_chunk(group: Sequence[Estimator], label: str, items: Sequence[tuple[An
     except SuiteError:
         raise
     except Exception as exc:
+        _stop_if_device_lost(exc, items[0][0])
         # Keep only what the retries need: the exception's traceback holds the failed call's
         # frames (on a GPU, its activations), which must be freed before a retry can fit.
         error = _Failure(failure_reason(exc), is_out_of_memory(exc))
@@ -115,6 +144,7 @@ def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: 
             except SuiteError:
                 raise
             except Exception as exc:
+                _stop_if_device_lost(exc, item[0])
                 error = _Failure(failure_reason(exc), is_out_of_memory(exc))
                 del exc
                 continue

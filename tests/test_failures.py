@@ -72,6 +72,23 @@ class Slow(Brittle):
     chunk_size = 1
 
 
+class LosesTheDevice(Estimator):
+    """params, one architecture per call, until the device fails for good on call ``healthy_calls``+1
+    (every later call fails alike, as after a CUDA illegal memory access)."""
+
+    name, family, summary = "test-device-lost", "baseline", "the GPU fails mid-run"
+    chunk_size = 1
+    healthy_calls: int | None = 4
+    calls = 0
+
+    def score(self, archs, ctx, snapshot="final"):
+        type(self).calls += 1
+        if self.healthy_calls is not None and type(self).calls > self.healthy_calls:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered\nCompile with "
+                               "`TORCH_USE_CUDA_DSA` to enable device-side assertions.")
+        return np.array([float(ctx.space.param_count(a)) for a in archs])
+
+
 _IDS: dict = {}
 
 
@@ -82,7 +99,7 @@ def _id_of(space, arch) -> int:
 @pytest.fixture
 def registered(monkeypatch, nb201):
     registry._load_all()
-    for cls in (Brittle, TooBig, Broken, Slow):
+    for cls in (Brittle, TooBig, Broken, Slow, LosesTheDevice):
         monkeypatch.setitem(registry._REGISTRY, cls.name, cls)
     _IDS.update({a: int(i) for a, i in zip(nb201.archs, nb201.arch_ids)})
 
@@ -169,6 +186,26 @@ def test_a_resumed_run_that_retries_only_failures_finishes(registered, nb201, tm
     assert failed >= 8  # more failures than the systematic-failure stop counts
     again = execute(specs, options, loaded=nb201)  # only the failures are pending; they fail again
     assert len(again.results[0].failures) == failed and again.resumed == 40 - failed
+
+
+def test_a_lost_device_stops_the_run_and_keeps_the_journal(registered, nb201, tmp_path, monkeypatch):
+    """A sticky CUDA error makes every later call fail: the run stops with one line instead of
+    journaling a failure for each remaining architecture, and a re-run resumes from what was scored."""
+    from suite.journal import read_journal
+    from suite.scoring import DeviceLostError
+
+    specs = [RunSpec(benchmark="nb201", estimator=LosesTheDevice.name, sample=12)]
+    options = RunOptions(journal_dir=tmp_path, progress="none")
+    with pytest.raises(DeviceLostError, match=r"the device failed while scoring architecture \d+ \(RuntimeError: "
+                                              r"CUDA error: an illegal memory access was encountered\) .* resume"):
+        execute(specs, options, loaded=nb201)
+    [path] = tmp_path.glob("*.jsonl")
+    state = read_journal(path)
+    assert len(state.outcomes) == 4 and all(isinstance(v, np.ndarray) for v in state.outcomes.values())
+    assert not any(state.attempts.values())  # the architecture is not blamed for the device
+    monkeypatch.setattr(LosesTheDevice, "healthy_calls", None)  # a fresh process on a working GPU
+    again = execute(specs, options, loaded=nb201)
+    assert again.resumed == 4 and again.failed == 0 and len(again.results[0].arch_ids) == 12
 
 
 def test_two_processes_cannot_write_one_journal(tmp_path):
