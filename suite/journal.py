@@ -151,9 +151,9 @@ class JournalState:
         for key, value in meta.get("data", {}).items():
             known = self.meta.get("data", {}).get(key)
             if known is not None and known != value:
-                raise JournalError(f"{key} differs from the data earlier sessions of this run read or trained "
-                                   f"({value[:12]} vs {known[:12]}); restore that data (or the --cache-dir holding "
-                                   "that training) or pass --restart")
+                raise JournalError(f"{key} differs from what this run already read or trained, in an earlier "
+                                   f"session or on another Ray worker ({value[:12]} vs {known[:12]}); use that data "
+                                   "and a --cache-dir every worker shares, or pass --restart")
         if "data" in meta:
             meta = {**meta, "data": {**self.meta.get("data", {}), **meta["data"]}}
         self.meta.update(meta)

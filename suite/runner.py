@@ -203,6 +203,8 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
     header = _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, options.shard)
     journal_path = _journal_path(options.journal_dir, header, base, options.shard)
     if journal_path is not None:
+        if not options.restart and not journal_path.exists():
+            _refuse_legacy_journal(options.journal_dir, header, benchmark, base, options.shard)
         journal = Journal.open(journal_path, header, restart=options.restart)
         if options.restart:  # under the journal's lock, so never another live process's checkpoints
             shutil.rmtree(work_dir(journal_path), ignore_errors=True)
@@ -310,6 +312,20 @@ def _journal_path(journal_dir: Path | None, header: dict[str, Any], base: RunSpe
         parts.append(f"shard{shard[0]}of{shard[1]}")
     parts.append(header["run_key"][:12])
     return Path(journal_dir) / ("_".join(parts) + ".jsonl")
+
+
+def _refuse_legacy_journal(journal_dir: Path, header: dict[str, Any], benchmark: LoadedBenchmark, base: RunSpec,
+                           shard) -> None:
+    """Journals written before ``archs_sha256`` keyed their file name on a hash of the ids alone; a
+    run that finds one must not silently start afresh beside hours of work it cannot resume."""
+    identity = header["identity"]
+    what = {k: identity[k] for k in ("benchmark", "seed", "sample", "estimators", "shard")}
+    legacy_key = identity_key({**what, "subset_sha256": plan_hash(benchmark.arch_ids.tolist())})
+    legacy = _journal_path(journal_dir, {**header, "run_key": legacy_key}, base, shard)
+    if legacy is not None and legacy.exists():
+        raise JournalError(f"{legacy} holds this run's work in the journal format before archs_sha256, which this "
+                           "suite cannot resume: finish it with the suite commit that wrote it (its session lines "
+                           "name it), or delete it to start afresh")
 
 
 def work_dir(journal_path: Path | None) -> Path | None:
@@ -586,7 +602,10 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
 
     bench_spec = get_benchmark(base_identity["benchmark"])
     benchmark = loaded if loaded is not None else bench_spec.load(data_dir)
-    if archs_hash(benchmark) != base_identity.get("archs_sha256"):
+    if "archs_sha256" not in base_identity:
+        raise JournalError(f"{first_path} was written before journals recorded archs_sha256; merge these shards with "
+                           "the suite commit that wrote them, or re-run them")
+    if archs_hash(benchmark) != base_identity["archs_sha256"]:
         raise JournalError(f"{first_path} was run on {bench_spec.name} architectures other than those in the data "
                            "directory (an id maps to another architecture); merge with the data the shards ran on")
     full_ids = _planned_ids(benchmark, base_identity["sample"], None)

@@ -33,7 +33,7 @@ MAX_REASON = 300
 #: (cudaErrorIllegalAddress, LaunchFailure, Assert, IllegalInstruction, MisalignedAddress,
 #: ECCUncorrectable, LaunchTimeout, HardwareStackError, InvalidPc). Others (cuDNN "not supported",
 #: out of memory) can be particular to one architecture and stay per-architecture failures.
-DEVICE_LOST_MESSAGES = ("illegal memory access", "unspecified launch failure", "device-side assert",
+DEVICE_LOST_MESSAGES = ("illegal memory access", "unspecified launch failure", "device-side assert triggered",
                         "illegal instruction", "misaligned address", "uncorrectable ecc error",
                         "launch timed out", "hardware stack error", "invalid program counter")
 
@@ -43,14 +43,22 @@ class DeviceLostError(SuiteError):
 
 
 def is_device_lost(exc: BaseException) -> bool:
-    """A CUDA error that leaves the device unusable for the rest of the process."""
-    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in DEVICE_LOST_MESSAGES)
+    """A CUDA error that leaves the device unusable for the rest of the process.
+
+    Only the first line is read: torch appends a hint about device-side assertions to every CUDA
+    error, which must not make an ordinary (per-architecture) error look like a lost device."""
+    if not isinstance(exc, RuntimeError) or is_out_of_memory(exc):
+        return False
+    first_line = (str(exc).strip().splitlines() or [""])[0].lower()
+    return any(m in first_line for m in DEVICE_LOST_MESSAGES)
 
 
-def _stop_if_device_lost(exc: BaseException, arch_id: Any) -> None:
+def _stop_if_device_lost(exc: BaseException, items: Sequence[tuple[Any, Any]]) -> None:
     if is_device_lost(exc):
+        where = f"architecture {items[0][0]}" if len(items) == 1 else \
+            f"a chunk of {len(items)} architectures from {items[0][0]}"
         raise DeviceLostError(
-            f"the device failed while scoring architecture {arch_id} ({failure_reason(exc)}) and cannot score "
+            f"the device failed while scoring {where} ({failure_reason(exc)}) and cannot score "
             "more in this process; the journal keeps what was scored: check the GPU (nvidia-smi, Xid errors "
             "in dmesg), then re-run the same command to resume") from None
 
@@ -80,7 +88,7 @@ def score_chunk(group: Sequence[Estimator], label: str, items: Sequence[tuple[An
     except SuiteError:
         raise
     except Exception as exc:
-        _stop_if_device_lost(exc, items[0][0])
+        _stop_if_device_lost(exc, items)
         # Keep only what the retries need: the exception's traceback holds the failed call's
         # frames (on a GPU, its activations), which must be freed before a retry can fit.
         error = _Failure(failure_reason(exc), is_out_of_memory(exc))
@@ -144,7 +152,7 @@ def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: 
             except SuiteError:
                 raise
             except Exception as exc:
-                _stop_if_device_lost(exc, item[0])
+                _stop_if_device_lost(exc, [item])
                 error = _Failure(failure_reason(exc), is_out_of_memory(exc))
                 del exc
                 continue

@@ -208,6 +208,28 @@ def test_a_lost_device_stops_the_run_and_keeps_the_journal(registered, nb201, tm
     assert again.resumed == 4 and again.failed == 0 and len(again.results[0].arch_ids) == 12
 
 
+_FOOTER = ("\nCUDA kernel errors might be asynchronously reported at some other API call.\n"
+           "Compile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.\n")
+
+
+@pytest.mark.parametrize(("message", "lost"), [
+    ("CUDA error: an illegal memory access was encountered", True),
+    ("CUDA error: unspecified launch failure", True),
+    ("CUDA error: device-side assert triggered", True),
+    ("CUDA error: uncorrectable ECC error encountered", True),
+    # torch puts the device-side-assertion hint under every CUDA error: these stay per-architecture
+    ("CUDA error: invalid configuration argument", False),
+    ("CUDA error: too many resources requested for launch", False),
+    ("CUDA error: out of memory", False),
+    ("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear if you passed in a non-contiguous input.", False),
+])
+def test_only_sticky_cuda_errors_count_as_a_lost_device(message, lost):
+    from suite.scoring import is_device_lost
+
+    assert is_device_lost(RuntimeError(message + _FOOTER)) is lost
+    assert not is_device_lost(ValueError(message))
+
+
 def test_two_processes_cannot_write_one_journal(tmp_path):
     from suite.journal import Journal, JournalError, identity_key
 

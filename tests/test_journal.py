@@ -93,7 +93,7 @@ def test_data_that_changed_between_sessions_is_refused(tmp_path):
     with Journal.open(path, _header()) as journal:
         journal.append_meta({"environment": {"device": "cuda"}})  # resumed elsewhere: both recorded
         assert journal.state.environments == [{"device": "cpu"}, {"device": "cuda"}]
-        with pytest.raises(JournalError, match=r"cifar10_content differs from the data earlier sessions"):
+        with pytest.raises(JournalError, match=r"cifar10_content differs from what this run already read or trained"):
             journal.append_meta({"data": {"cifar10_content": "b" * 64}})
 
 

@@ -120,6 +120,34 @@ def test_a_journal_is_not_resumed_on_other_architectures(registered, nb201, tmp_
     assert execute(_specs(), options, loaded=_remapped(nb201)).resumed == 0  # a journal of its own
 
 
+def test_a_journal_of_the_format_before_archs_sha256_is_refused_not_orphaned(registered, nb201, tmp_path):
+    """Journals keyed on the ids alone have another file name: a run must say so, not start afresh."""
+    from suite.journal import identity_key, plan_hash
+
+    options = RunOptions(journal_dir=tmp_path, progress="none")
+    journal = execute(_specs(), options, loaded=nb201).journal
+    identity = json.loads(journal.read_text().splitlines()[0])["identity"]
+    what = {k: identity[k] for k in ("benchmark", "seed", "sample", "estimators", "shard")}
+    legacy_key = identity_key({**what, "subset_sha256": plan_hash(nb201.arch_ids.tolist())})
+    legacy = journal.with_name(journal.name.replace(journal.stem.rsplit("_", 1)[1], legacy_key[:12]))
+    journal.rename(legacy)
+    with pytest.raises(JournalError, match=f"{legacy.name} holds this run's work in the journal format before "
+                                           "archs_sha256.*or delete it to start afresh"):
+        execute(_specs(), options, loaded=nb201)
+    assert execute(_specs(), RunOptions(journal_dir=tmp_path, progress="none", restart=True), loaded=nb201).results
+
+
+def test_merge_refuses_shards_of_the_format_before_archs_sha256(registered, nb201, tmp_path):
+    journals = _shard_journals(nb201, tmp_path, 2)
+    for path in journals:
+        lines = path.read_text().splitlines(keepends=True)
+        header = json.loads(lines[0])
+        header["identity"]["subset_sha256"] = header["identity"].pop("archs_sha256")
+        path.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    with pytest.raises(JournalError, match="written before journals recorded archs_sha256"):
+        merge(journals, loaded=nb201)
+
+
 def test_merge_refuses_an_unfinished_shard(registered, nb201, tmp_path):
     journals = _shard_journals(nb201, tmp_path, 2)
     lines = journals[1].read_text().splitlines(keepends=True)

@@ -179,8 +179,8 @@ def test_verify_refuses_a_vote_whose_components_were_dropped(vote_result, key, s
 
 
 def test_rerun_refuses_a_vote_whose_components_were_dropped(vote_result, nb201, data_dir, cache_dir):
-    """Without components nothing ties a vote's scores to anything: rerun asks for the components
-    the prepared estimator names (before ``prepare`` a vote does not know its space's measures)."""
+    """Without components nothing ties a vote's scores to anything: rerun, like the static checks,
+    asks for the components the estimator names for the space."""
     from suite.rerun import rescore
 
     result = _copy(vote_result)

@@ -190,6 +190,7 @@ class SupernetTrainer:
         self._cifar, self.progress = cifar, progress
         self.checkpoint_every = checkpoint_every
         self._memory: dict[str, dict[str, torch.Tensor]] = {}
+        self._sha256: dict[str, str] = {}  # snapshot label -> weights hash, once training is done
         # Everything that can change the trained weights' bits: a training is reused only when all agree.
         # The forgetting measurement changes no bit, but a training measured is kept apart from one
         # that was not (its record exists only there); when off, the fingerprint is as before it existed.
@@ -412,13 +413,17 @@ class SupernetTrainer:
 
     def snapshot_sha256(self, label: str) -> str:
         """sha256 hex of snapshot ``label``'s weights: each state-dict entry's name, dtype, shape and
-        raw bytes, in key order (independent of how the checkpoint file was written)."""
+        raw bytes, in key order (independent of how the checkpoint file was written). Computed once
+        per label: a Ray worker reports it with every chunk."""
+        if label in self._sha256:
+            return self._sha256[label]
         digest = hashlib.sha256()
         for name, tensor in sorted(self.snapshot_weights(label).items()):
             flat = tensor.detach().cpu().contiguous().reshape(-1)
             digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
             digest.update(flat.view(torch.uint8).numpy().tobytes())
-        return digest.hexdigest()
+        self._sha256[label] = digest.hexdigest()
+        return self._sha256[label]
 
     def _has_snapshot(self, epoch: int) -> bool:
         name = f"snapshot-{snapshot_label(epoch)}"
