@@ -262,6 +262,10 @@ def _planned_ids(benchmark: LoadedBenchmark, sample: int | None, shard: tuple[in
     return np.asarray(ids)
 
 
+#: The identity fields a journal's file name keys on (what the run is).
+_RUN_KEY_FIELDS = ("benchmark", "archs_sha256", "seed", "sample", "estimators", "shard")
+
+
 def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads, shard) -> dict[str, Any]:
     """The journal's first line: identity (what can change a score), plan, and criteria settings."""
     identity = {
@@ -280,7 +284,7 @@ def _journal_header(specs, estimators, benchmark, run_ids, base, device, threads
     # The file name keys on what the run is; versions, device and threads are checked on resume
     # instead, so a run resumed with another torch or thread count is refused, naming the field,
     # rather than silently started afresh in a new file.
-    what = {k: identity[k] for k in ("benchmark", "archs_sha256", "seed", "sample", "estimators", "shard")}
+    what = {k: identity[k] for k in _RUN_KEY_FIELDS}
     return {
         "suite_journal": JOURNAL_VERSION,
         "identity": identity,
@@ -319,7 +323,7 @@ def _refuse_legacy_journal(journal_dir: Path, header: dict[str, Any], benchmark:
     """Journals written before ``archs_sha256`` keyed their file name on a hash of the ids alone; a
     run that finds one must not silently start afresh beside hours of work it cannot resume."""
     identity = header["identity"]
-    what = {k: identity[k] for k in ("benchmark", "seed", "sample", "estimators", "shard")}
+    what = {k: identity[k] for k in _RUN_KEY_FIELDS if k != "archs_sha256"}
     legacy_key = identity_key({**what, "subset_sha256": plan_hash(benchmark.arch_ids.tolist())})
     legacy = _journal_path(journal_dir, {**header, "run_key": legacy_key}, base, shard)
     if legacy is not None and legacy.exists():
