@@ -1,7 +1,7 @@
 """The benchmarks: a search space, a ground-truth table, the standard architecture subset.
 
 Standard benchmarks read the suite's own table (``index, arch, key, <GT columns>``), built from the
-official release by ``suite data import`` (:mod:`suite.data.importers`), or NB201's shipped one.
+official release by ``suite data import`` (:mod:`suite.data_tools.importers`), or NB201's shipped one.
 Partial benchmarks (``nb101-partial``, ``nb301-partial``) read real data at hand as it is; they are
 marked partial everywhere a number from them appears (results' provenance, tables, site), because
 their criteria are not comparable with the standard subsets'.
@@ -9,6 +9,8 @@ their criteria are not comparable with the standard subsets'.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from suite.data.ground_truth import load_ground_truth_table
 from suite.data.manifest import DataFile
 from suite.errors import DataError, UsageError
 from suite.spaces import get_space
+from suite.spaces.nb101 import from_matrix_ops
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,6 @@ def _check_sidecar(path: Path, digest: str, datafile: DataFile) -> dict:
 def _check_imported(path: Path, table: pd.DataFrame, archs: list, space: Any, record: dict, spec: BenchmarkSpec) -> None:
     """An imported table is what the subset rule makes: keys = canonical forms, ascending by byte order,
     the key list's sha256 and the row count as its import recorded them."""
-    import hashlib
-
     if "key" not in table.columns:
         raise DataError(f"{path} lacks the column 'key' (written by `suite data import`): {spec.gt_file.how_to_get}")
     keys = [str(k) for k in table["key"]]
@@ -202,8 +203,6 @@ def _read_nb101_partial(table: pd.DataFrame, space: Any) -> pd.DataFrame:
     (the first row's), GT = the mean of the class's rows (as the protocol averages NB101's runs);
     ids in order of first appearance; ``runs`` = the rows averaged.
     """
-    from suite.spaces.nb101 import from_matrix_ops
-
     archs, keys = [], []
     for row, (matrix, ops) in enumerate(zip(table["matrix"], table["ops"])):
         try:
@@ -317,8 +316,6 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {b.name: b for b in (
 def get_benchmark(name: str) -> BenchmarkSpec:
     """The benchmark called ``name``; UsageError with the known names otherwise."""
     if name not in BENCHMARKS:
-        import difflib
-
         near = difflib.get_close_matches(name, BENCHMARKS, n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise UsageError(f"unknown benchmark {name!r}{hint}; known: {', '.join(BENCHMARKS)}")

@@ -453,7 +453,7 @@ def _short(digest: str | None) -> str:
 def data_list(data_dir, cache_dir, as_json) -> None:
     """Every dataset and ground-truth table the suite knows: installed or not, version, size (bytes),
     sha256 (pinned, and actual when installed) and where it comes from."""
-    from suite.data.inventory import entries
+    from suite.data_tools.inventory import entries
 
     rows = entries(paths.data_dir(data_dir))
     if as_json:
@@ -474,7 +474,7 @@ def data_list(data_dir, cache_dir, as_json) -> None:
 def data_verify(data_dir, cache_dir, as_json) -> None:
     """Re-hash every installed file (CIFAR-10 by its decoded content, pinned tables by sha256, imported
     tables against their sidecars): ok / mismatch / missing / unpinned. Exit status 3 on a mismatch."""
-    from suite.data.inventory import verify
+    from suite.data_tools.inventory import verify
     from suite.errors import VerificationError
 
     checks = verify(paths.data_dir(data_dir), paths.cache_dir(cache_dir))
@@ -499,7 +499,7 @@ def data_verify(data_dir, cache_dir, as_json) -> None:
 @click.option("--offline", is_flag=True, help="Use only the local hub cache [env HF_HUB_OFFLINE=1].")
 def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
     """Download NAME (see `suite data list`) from the hub, verify it, install it in the data directory."""
-    from suite.data.hub import pull
+    from suite.data_tools.hub import pull
 
     target = pull(name, paths.data_dir(data_dir), repo_id=repo, revision=revision, offline=offline,
                   cache_dir=paths.cache_dir(cache_dir))
@@ -518,7 +518,7 @@ def data_pull(name, data_dir, cache_dir, repo, revision, offline) -> None:
 @_data_options
 def data_import(name, sources, surrogate, trust_pickle, overwrite, data_dir, cache_dir) -> None:
     """Build NAME's ground-truth table (nb201, nb101, nb301, nds-resnet, nds-resnexta) from the official release."""
-    from suite.data.importers.dispatch import run_import
+    from suite.data_tools.importers.dispatch import run_import
 
     target = run_import(name, list(sources), paths.data_dir(data_dir), surrogate, overwrite, trust_pickle)
     note = " (matches the protocol's pinned sha256)" if name == "nb201" else ""
@@ -533,7 +533,7 @@ def data_import(name, sources, surrogate, trust_pickle, overwrite, data_dir, cac
 def data_push(source_dir, repo, revision, dry_run) -> None:
     """Maintainers: verify DATA_DIR against the manifest, upload its suite files, tag the revision
     (token: HF_TOKEN, never printed)."""
-    from suite.data.hub import push
+    from suite.data_tools.hub import push
 
     plan = push(source_dir, repo, revision, dry_run=dry_run)
     click.echo(tabulate([[f.path_in_repo, f.size, _short(f.sha256)] for f in plan.files],

@@ -40,12 +40,12 @@ def _sources(name: str, tmp_path, monkeypatch) -> list[str]:
     """Official-format sources with a few more architectures than the subset needs."""
     if name == "nb101":
         api = FakeNasbench(_distinct(NB101_SPACE3, 5_100, 0))
-        monkeypatch.setattr("suite.data.importers.nb101.load_official_api", lambda path: api)
+        monkeypatch.setattr("suite.data_tools.importers.nb101.load_official_api", lambda path: api)
         path = tmp_path / "nasbench_only108.tfrecord"
         path.write_bytes(b"stand-in")
         return ["--from", str(path)]
     if name == "nb301":
-        monkeypatch.setattr("suite.data.importers.nb301.load_official_predictor", lambda path: FakeSurrogate())
+        monkeypatch.setattr("suite.data_tools.importers.nb301.load_official_predictor", lambda path: FakeSurrogate())
         path = tmp_path / "genotypes.txt"
         path.write_text("\n".join(NB301.format(a) for a in _distinct(NB301, 6_000, 0)) + "\n")
         (tmp_path / "xgb_v1.0" / "gnn").mkdir(parents=True, exist_ok=True)

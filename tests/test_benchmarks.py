@@ -92,7 +92,7 @@ def test_missing_ground_truth_is_one_clear_line(name, hint, tmp_path, capsys):
 
 
 def test_an_imported_table_edited_afterwards_is_refused(tmp_path):
-    from suite.data.importers.common import write_ground_truth
+    from suite.data_tools.importers.common import write_ground_truth
 
     spec = get_benchmark("nds-resnet")
     path = tmp_path / spec.gt_file.relpath
@@ -110,7 +110,7 @@ def test_an_imported_table_edited_afterwards_is_refused(tmp_path):
 def test_the_subset_rule_depends_only_on_the_keys(keys, data):
     import hashlib
 
-    from suite.data.importers.common import select_subset
+    from suite.data_tools.importers.common import select_subset
 
     size = data.draw(st.integers(1, len(keys)))
     picked = [keys[i] for i in select_subset(keys, size)]
@@ -123,7 +123,7 @@ def test_the_subset_rule_depends_only_on_the_keys(keys, data):
 
 def test_a_hand_made_table_with_a_matching_sidecar_is_still_checked(tmp_path):
     from suite.data.checksums import sha256_file
-    from suite.data.importers.common import write_ground_truth
+    from suite.data_tools.importers.common import write_ground_truth
 
     spec = get_benchmark("nds-resnet")
     space = spec.space

@@ -11,7 +11,7 @@ import torch
 
 from suite.benchmarks import get_benchmark
 from suite.data import cifar10
-from suite.data.hub import pull
+from suite.data_tools.hub import pull
 from suite.data.manifest import NB201_GROUND_TRUTH
 from suite.errors import DataError, UsageError
 
@@ -140,7 +140,7 @@ def test_wrong_images_are_refused(data_dir, cifar, monkeypatch):
 def test_pull_of_an_imported_table_checks_it_against_its_sidecar(tmp_path):
     import pandas as pd
 
-    from suite.data.importers.common import write_ground_truth
+    from suite.data_tools.importers.common import write_ground_truth
     from suite.data.manifest import NDS_RESNEXTA_GROUND_TRUTH as nds
 
     made = tmp_path / "made" / nds.relpath

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
 
 from suite.cli import main
-from suite.data import hub, inventory
-from suite.data.importers.common import write_ground_truth
+from suite.data_tools import hub, inventory
+from suite.data_tools.importers.common import write_ground_truth
 from suite.data.manifest import (
     CIFAR10_TRAIN,
     DATA_FILES,

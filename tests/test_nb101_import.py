@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.data.importers.nb101 import import_nb101, load_official_api
+from suite.data_tools.importers.nb101 import import_nb101, load_official_api
 from suite.errors import DataError
 from suite.spaces import nb101 as m
 from suite.spaces.nb101 import NB101, NB101_SPACE3

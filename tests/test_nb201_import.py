@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suite.cli import main
-from suite.data.importers import nb201 as importer
-from suite.data.importers.dispatch import run_import
+from suite.data_tools.importers import nb201 as importer
+from suite.data_tools.importers.dispatch import run_import
 from suite.data.manifest import NB201_GROUND_TRUTH, unpinned_import_relpath
 from suite.errors import DataError, UsageError
 from suite.spaces.nb201 import canonical_form, enumerate_archs, format_arch

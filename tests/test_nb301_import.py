@@ -11,8 +11,8 @@ import pytest
 
 from suite import paths
 from suite.data.checksums import sha256_file
-from suite.data.importers.common import select_subset
-from suite.data.importers.nb301 import (
+from suite.data_tools.importers.common import select_subset
+from suite.data_tools.importers.nb301 import (
     GT_COLUMN,
     import_nb301,
     load_official_predictor,

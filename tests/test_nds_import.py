@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from suite.data.importers.common import select_subset
-from suite.data.importers.nds import import_nds_resnet, import_nds_resnexta
+from suite.data_tools.importers.common import select_subset
+from suite.data_tools.importers.nds import import_nds_resnet, import_nds_resnexta
 from suite.errors import DataError
 from suite.spaces.nds import NDS_RESNET, NDS_RESNEXTA
 

@@ -7,6 +7,7 @@ The protocol only ever uses the 50,000 training images, in their original order
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +83,6 @@ def load_cifar10_train(data_dir: Path, cache_dir: Path | None = None) -> Cifar10
             try:
                 _write_cache(cache_dir, key, cached)
             except OSError as exc:  # a read-only cache costs a re-decode next time, nothing more
-                import warnings
-
                 warnings.warn(f"cannot cache decoded CIFAR-10 in {cache_dir}: {exc.strerror}", stacklevel=2)
     if cached.content_sha256 != CIFAR10_TRAIN.content_sha256:
         raise DataError(
@@ -95,7 +94,7 @@ def load_cifar10_train(data_dir: Path, cache_dir: Path | None = None) -> Cifar10
 
 
 def _decode(files: list[Path]) -> tuple[np.ndarray, np.ndarray]:
-    import datasets
+    import datasets  # deferred: datasets/pyarrow (seconds to import), needed only to decode once
 
     datasets.disable_progress_bars()  # the suite shows its own progress
     try:

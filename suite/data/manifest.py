@@ -82,7 +82,7 @@ NB201_GROUND_TRUTH = DataFile(
 )
 
 # The four standard tables below are built here from the official releases by `suite data import`
-# (suite/data/importers/); their sha256 is not pinned because those releases are not reachable from
+# (suite/data_tools/importers/); their sha256 is not pinned because those releases are not reachable from
 # where this suite was written. Each import writes a provenance sidecar (<table>.json) with the
 # table's sha256 and the sources' sha256s, which the loader checks; every result also carries the
 # protocol fingerprint over the subset ids and the GT values, so results of different imports never

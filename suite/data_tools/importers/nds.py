@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from suite.data.importers.common import select_subset, write_ground_truth
+from suite.data_tools.importers.common import select_subset, write_ground_truth
 from suite.errors import DataError
 from suite.spaces.nds import NDS_RESNET, NDS_RESNEXTA, OutsideSpaceError
 

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from suite.data.checksums import sha256_file
-from suite.data.importers.dispatch import IMPORTS
+from suite.data_tools.importers.dispatch import IMPORTS
 from suite.data.manifest import DATA_FILES, DataFile, unpinned_import_relpath
-from suite.errors import DataError
+from suite.data_tools.hub import hub_source
+from suite.errors import DataError, UsageError
+from suite.protocol import PROTOCOL_VERSION
 
 #: ``verify`` statuses. ``unpinned``: an imported table that matches its own sidecar, but whose
 #: sha256 the protocol does not pin (another import may differ); it passes.
@@ -99,9 +101,6 @@ def _imported_source(record: dict[str, Any] | None, name: str) -> str:
 
 def _hub(datafile: DataFile) -> tuple[str, str]:
     """(source, version) of a hub file; environment overrides apply, as for a pull."""
-    from suite.data.hub import hub_source
-    from suite.errors import UsageError
-
     try:
         repo, rev = hub_source(datafile)
     except UsageError as exc:  # a malformed SUITE_HUB_REPO: say so in the row, list the rest
@@ -111,8 +110,6 @@ def _hub(datafile: DataFile) -> tuple[str, str]:
 
 def entries(data_dir: Path) -> list[Entry]:
     """One :class:`Entry` per manifest file (and per refused import found), in manifest order."""
-    from suite.protocol import PROTOCOL_VERSION
-
     data_dir = Path(data_dir)
     out = []
     for datafile in DATA_FILES.values():
@@ -154,7 +151,7 @@ def verify(data_dir: Path, cache_dir: Path | None = None) -> list[Check]:
         data_dir: the data directory.
         cache_dir: the suite's cache (CIFAR-10's decoded arrays; None decodes without caching).
     """
-    from suite.data.cifar10 import load_cifar10_train
+    from suite.data.cifar10 import load_cifar10_train  # deferred: torch (suite.data.cifar10 imports it)
 
     data_dir = Path(data_dir)
     checks = []

@@ -10,6 +10,10 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite.benchmarks import get_benchmark
+from suite.data.checksums import sha256_file
+from suite.data.manifest import NB201_GROUND_TRUTH
+from suite.data_tools.importers import nb101, nb201, nb301, nds
 from suite.errors import UsageError
 
 #: benchmark name -> (what --from takes, whether --surrogate is needed)
@@ -36,8 +40,6 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
         DataError: from the importer (the file and entry at fault); for nb201 also a build that
             differs from the protocol's pinned table (written beside it as ``*.imported.csv``).
     """
-    from suite.benchmarks import get_benchmark
-
     if name not in IMPORTS:
         raise UsageError(f"no importer for {name!r}; importable: {', '.join(IMPORTS)}")
     what, needs_surrogate = IMPORTS[name]
@@ -52,8 +54,6 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
         return _import_nb201(Path(sources[0]), Path(data_dir), overwrite, trust_pickle)
     if trust_pickle:
         raise UsageError(f"{name} takes no --trust-pickle (only nb201's release is a pickle)")
-    from suite.data.checksums import sha256_file
-
     digests = [sha256_file(p) for p in sources]
     if len(set(digests)) != len(digests):
         raise UsageError(f"{name}: two --from files have the same content; give each official file once")
@@ -61,37 +61,26 @@ def run_import(name: str, sources: Sequence[Path], data_dir: Path, surrogate: Pa
     if out_path.exists() and not overwrite:
         raise UsageError(f"{out_path} exists; pass --overwrite to rebuild it")
     if name == "nb101":
-        from suite.data.importers.nb101 import import_nb101, load_official_api
-
-        import_nb101(load_official_api(sources[0]), out_path, sources=sources)
+        nb101.import_nb101(nb101.load_official_api(sources[0]), out_path, sources=sources)
     elif name == "nb301":
-        from suite.data.importers.nb301 import import_nb301, load_official_predictor, read_genotype_list
-
-        sidecar = import_nb301(read_genotype_list(sources[0]), load_official_predictor(surrogate), out_path,
-                               sources=sources)
+        sidecar = nb301.import_nb301(nb301.read_genotype_list(sources[0]), nb301.load_official_predictor(surrogate), out_path,
+                                     sources=sources)
         # the GT is the ensemble's: record every file of it (relative path -> sha256)
         record = json.loads(sidecar.read_text())
         record["surrogate_files"] = {str(p.relative_to(surrogate)): sha256_file(p)
                                      for p in sorted(Path(surrogate).rglob("*")) if p.is_file()}
         sidecar.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     elif name == "nds-resnet":
-        from suite.data.importers.nds import import_nds_resnet
-
-        import_nds_resnet(sources, out_path)
+        nds.import_nds_resnet(sources, out_path)
     else:
-        from suite.data.importers.nds import import_nds_resnexta
-
-        import_nds_resnexta(sources[0], out_path)
+        nds.import_nds_resnexta(sources[0], out_path)
     return out_path
 
 
 def _import_nb201(source: Path, data_dir: Path, overwrite: bool, trust_pickle: bool) -> Path:
-    from suite.data.importers.nb201 import PICKLE_REFUSAL, import_nb201, load_official_api
-    from suite.data.manifest import NB201_GROUND_TRUTH
-
     if not trust_pickle:  # before anything reads the release
-        raise UsageError(PICKLE_REFUSAL)
+        raise UsageError(nb201.PICKLE_REFUSAL)
     out_path = data_dir / NB201_GROUND_TRUTH.relpath
     if out_path.exists() and not overwrite:
         raise UsageError(f"{out_path} exists; pass --overwrite to rebuild it")
-    return import_nb201(load_official_api(source, trust_pickle=True), data_dir, sources=[source])
+    return nb201.import_nb201(nb201.load_official_api(source, trust_pickle=True), data_dir, sources=[source])

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.data.importers.common import select_subset, write_ground_truth
+from suite.data_tools.importers.common import select_subset, write_ground_truth
 from suite.errors import DataError
 from suite.spaces.nb301 import NB301, CONCAT, Nb301Arch, OutsideSpaceError
 
@@ -109,7 +109,7 @@ def load_official_predictor(path: str | Path) -> Any:
         DataError: the package is not installed, or the folder holds no ensemble.
     """
     try:
-        import nasbench301  # noqa: PLC0415 - optional, heavy dependency
+        import nasbench301  # noqa: PLC0415  # deferred: optional, heavy nasbench301
     except ImportError:
         raise DataError("the nasbench301 package is not installed; `pip install nasbench301` (with its "
                         "surrogate dependencies) and download the v1.0 models, then pass nb_models_1.0/xgb_v1.0"

@@ -15,6 +15,7 @@ download keeps its bytes in the suite's cache (``downloads/``), and the next pul
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from suite.data.manifest import (
     DEFAULT_HUB_REVISION,
     DataFile,
 )
+from suite import paths
 from suite.errors import DataError, UsageError
 
 HUB_REPO_ENV = "SUITE_HUB_REPO"
@@ -109,8 +111,6 @@ def pull(
     repo, rev = hub_source(datafile, repo_id, revision)
     offline = offline_requested(offline)
     where = f"{repo}@{rev or 'main'}"
-    from suite import paths
-
     download_dir = paths.cache_dir(cache_dir) / "downloads"
     downloaded = _download(datafile.path_in_repo, repo, rev, offline, hub_cache_dir, download_dir)
     own = [downloaded] if downloaded.is_relative_to(download_dir) else []  # not huggingface_hub's cache
@@ -160,7 +160,7 @@ def _stage(source: Path, dest: Path, staged: list[Path]) -> Path:
 
 def _check_content(part: Path, datafile: DataFile, where: str, cache_dir: Path | None) -> None:
     """CIFAR-10: decode the staged parquet as the loader does and compare its content with the pin."""
-    from suite.data.cifar10 import load_cifar10_train
+    from suite.data.cifar10 import load_cifar10_train  # deferred: torch (suite.data.cifar10 imports it)
 
     with tempfile.TemporaryDirectory(prefix="suite-pull-") as tmp:
         # the loader reads <data_dir>/cifar10/plain_text/train-*.parquet: give it that layout over the .part
@@ -184,7 +184,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _hub_url(repo: str, path_in_repo: str, rev: str | None) -> str:
     """The resolve URL of one file of a hub dataset repository (honours ``HF_ENDPOINT``)."""
-    from huggingface_hub import hf_hub_url
+    from huggingface_hub import hf_hub_url  # deferred: huggingface_hub (heavy), only for a pull
 
     return hf_hub_url(repo, path_in_repo, repo_type="dataset", revision=rev)
 
@@ -192,9 +192,7 @@ def _hub_url(repo: str, path_in_repo: str, rev: str | None) -> str:
 def _http_get(url: str, handle, resume_size: int, displayed_filename: str) -> None:
     """Stream ``url`` into ``handle`` from byte ``resume_size`` (huggingface_hub's ``http_get``: an HTTP
     ``Range`` request, retries after a dropped connection, a tqdm progress bar, the hub's errors)."""
-    import logging
-
-    from huggingface_hub.file_download import http_get
+    from huggingface_hub.file_download import http_get  # deferred: huggingface_hub, only for a pull
     from huggingface_hub.utils import build_hf_headers
 
     # its retry warnings are multi-line tracebacks-in-words; the pull reports the outcome in one line
@@ -224,7 +222,7 @@ def _download(path_in_repo: str, repo: str, rev: str | None, offline: bool, hub_
     temporary file and deletes it on failure. Once complete the file is renamed without the suffix;
     the caller verifies it against the manifest and deletes it (a corrupt download is never kept).
     """
-    import huggingface_hub
+    import huggingface_hub  # deferred: huggingface_hub, only for a pull
     from huggingface_hub.errors import (
         EntryNotFoundError,
         LocalEntryNotFoundError,
@@ -366,7 +364,7 @@ def push(data_dir: Path, repo: str, revision: str | None = None, dry_run: bool =
     plan = plan_push(data_dir, repo, revision)
     if dry_run:
         return plan
-    import huggingface_hub
+    import huggingface_hub  # deferred: huggingface_hub, only for a push
     from huggingface_hub.errors import HfHubHTTPError
 
     if not huggingface_hub.get_token():

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.data.importers.common import select_subset, write_ground_truth
+from suite.data_tools.importers.common import select_subset, write_ground_truth
 from suite.errors import DataError
 from suite.spaces.nb101 import NB101_SPACE3, from_matrix_ops, in_space3
 
@@ -47,7 +47,7 @@ def load_official_api(path: str | Path) -> Any:
         raise DataError(f"{path}: no such file; download nasbench_full.tfrecord or nasbench_only108.tfrecord "
                         "(https://storage.googleapis.com/nasbench/)")
     try:
-        from nasbench import api  # type: ignore[import-not-found]
+        from nasbench import api  # type: ignore[import-not-found]  # deferred: optional nasbench (TensorFlow)
     except ImportError:
         raise DataError(f"reading {path.name} needs the `nasbench` package: {API_HINT}") from None
     try:

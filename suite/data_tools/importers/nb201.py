@@ -95,14 +95,14 @@ def load_official_api(path: str | Path, trust_pickle: bool = False) -> Any:
                         "NATS-tss-v1_0-3ffb9.pickle.pbz2 or NAS-Bench-201-v1_1-096897.pth")
     if path.suffix == ".pth":
         try:
-            import nas_201_api  # noqa: PLC0415 - optional dependency
+            import nas_201_api  # noqa: PLC0415  # deferred: optional nas_201_api
         except ImportError:
             raise DataError(f"{path}: reading a NAS-Bench-201 .pth needs the nas_201_api package "
                             "(`pip install nas-bench-201`), or give the NATS-Bench release with nats_bench") from None
         make, package = (lambda: nas_201_api.NASBench201API(str(path), verbose=False)), "nas_201_api"
     else:
         try:
-            import nats_bench  # noqa: PLC0415 - optional dependency
+            import nats_bench  # noqa: PLC0415  # deferred: optional nats_bench
         except ImportError:
             raise DataError(f"{path}: reading the NATS-Bench topology release needs the nats_bench package "
                             "(`pip install nats_bench`)") from None
