@@ -269,7 +269,7 @@ def test_same_stem_twice_gets_distinct_directories(tmp_path, monkeypatch):
 
 
 def test_cli_bad_file_is_one_line_naming_it(tmp_path):
-    from suite.analysis.cli import analyze_cmd
+    from suite.cli.analyze_cmd import analyze_cmd
 
     bad = tmp_path / "broken.json"
     bad.write_text("{not json")
@@ -417,7 +417,7 @@ def test_real_nb201_synflow_and_oneshot(nb201, tmp_path):
 
 
 def test_cli_json_on_a_real_sample(data_dir, tmp_path):
-    from suite.analysis.cli import analyze_cmd
+    from suite.cli.analyze_cmd import analyze_cmd
 
     sample = REPO / "submissions" / "nb201" / "relu_logdet" / "seed20-sample1000-a718ad48.json"
     if not sample.is_file():

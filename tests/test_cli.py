@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +25,32 @@ def _commands(group, prefix=()):
 def test_every_command_has_help(path):
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_help_imports_no_torch():
+    """`suite --help` stays light: each command defers its heavy imports (torch, the leaderboard, estimators)."""
+    code = ("import sys\nfrom suite.cli import main\nassert main(['--help']) == 0\n"
+            "print(sorted(m for m in ('torch', 'leaderboard', 'estimators', 'suite.runner') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                          text=True, check=True)
+    assert "Usage" in done.stdout and done.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("path, args, name, value", [
+    (["analyze"], ["r.json", "--gt-column", "valid_acc", "--out", "a"], "gt_column", "valid_acc"),
+    (["analyze"], ["r.json", "--gt", "valid_acc", "--out-dir", "a"], "out_dir", Path("a")),
+    (["analyze"], ["r.json", "--out", "a"], "out_dir", Path("a")),
+    (["run"], ["-e", "params", "-b", "nb201", "--gt-column", "valid_acc"], "gt_column", "valid_acc"),
+    (["merge"], ["j.jsonl", "--gt-column", "valid_acc"], "gt_column", "valid_acc"),
+    (["leaderboard", "build"], ["--out", "s"], "out_dir", Path("s")),
+])
+def test_old_option_spellings_still_work_and_are_not_shown(path, args, name, value):
+    command = cli
+    for part in path:
+        command = command.commands[part]
+    assert command.make_context(path[-1], list(args)).params[name] == value
+    shown = CliRunner().invoke(cli, [*path, "--help"]).output
+    assert "--gt-column" not in shown and "--out " not in shown.replace("--out FILE", "")
 
 
 def test_list_shows_estimators_and_benchmarks():

@@ -1,4 +1,4 @@
-"""The ``suite analyze`` command (registered on the ``suite`` group by :mod:`suite.cli`)."""
+"""``suite analyze``: the study's analyses of result files, as plots and their data."""
 
 from __future__ import annotations
 
@@ -8,34 +8,28 @@ from pathlib import Path
 import click
 
 from suite import paths
+from suite.cli.options import data_options, gt_option, json_option, out_dir_option, progress_options
 
 
 @click.command("analyze")
 @click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output directory (created; files of the same names are replaced).")
-@click.option("--gt-column", default=None,
-              help="Ground-truth column to analyse against [default: each result's recorded column].")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Data directory [env {paths.DATA_DIR_ENV}; default <cache>/data].")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Cache for decoded data [env {paths.CACHE_DIR_ENV}; default ~/.cache/nas-suite] "
-                   "(accepted for symmetry: the analyses decode no data set).")
-@click.option("--progress", "progress_mode", type=click.Choice(["auto", "bar", "log", "none"]), default="auto",
-              show_default=True, help="Progress on stderr (shown from 10 results on).")
-@click.option("--json", "as_json", is_flag=True, help="Print index.json on stdout.")
-def analyze_cmd(results, out_dir, gt_column, data_dir, cache_dir, progress_mode, as_json) -> None:
+@out_dir_option("Output directory (created; files of the same names are replaced).", required=True)
+@gt_option("each result's recorded column")
+@data_options(cache_note=" (accepted for symmetry: the analyses decode no data set)")
+@progress_options(" (shown from 10 results on)")
+@json_option("the index (index.json)")
+def analyze_cmd(results, out_dir, gt_column, data_dir, cache_dir, progress_mode, quiet, as_json) -> None:
     """The study's analyses of RESULT files (or directories of them, searched for *.json).
 
     For each result: the criteria over snapshots and the ranking stability between them, the
     ground-truth distribution, the scores against every GT column, the size bias over five FLOPs
     groups, the intra-level KD of per-batch ties, the operation-level bias and multi-model
     forgetting, where they apply. Writes plots (SVG; PNG for large scatters), their data (JSON,
-    CSV) and OUT/index.json (what ran, headline numbers, what was skipped and why).
+    CSV) and OUT_DIR/index.json (what ran, headline numbers, what was skipped and why).
     """
-    from suite.analysis.report import analyze
+    from suite.analysis.report import analyze  # deferred: matplotlib/scipy, so that `suite --help` stays light
 
-    index = analyze(results, out_dir, paths.data_dir(data_dir), gt_column, progress=progress_mode)
+    index = analyze(results, out_dir, paths.data_dir(data_dir), gt_column, progress="none" if quiet else progress_mode)
     if as_json:
         click.echo(json.dumps(index, sort_keys=True, indent=1))
         return
