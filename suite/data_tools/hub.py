@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.data.checksums import sha256_file
+from suite.data.cifar10 import load_cifar10_train
 from suite.data.manifest import (
     DATA_FILES,
     DEFAULT_HUB_REPO,
@@ -160,8 +161,6 @@ def _stage(source: Path, dest: Path, staged: list[Path]) -> Path:
 
 def _check_content(part: Path, datafile: DataFile, where: str, cache_dir: Path | None) -> None:
     """CIFAR-10: decode the staged parquet as the loader does and compare its content with the pin."""
-    from suite.data.cifar10 import load_cifar10_train  # deferred: torch (suite.data.cifar10 imports it)
-
     with tempfile.TemporaryDirectory(prefix="suite-pull-") as tmp:
         # the loader reads <data_dir>/cifar10/plain_text/train-*.parquet: give it that layout over the .part
         view = Path(tmp) / datafile.relpath

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.data.checksums import sha256_file
+from suite.data.cifar10 import load_cifar10_train
 from suite.data_tools.importers.dispatch import IMPORTS
 from suite.data.manifest import DATA_FILES, DataFile, unpinned_import_relpath
 from suite.data_tools.hub import hub_source
@@ -151,8 +152,6 @@ def verify(data_dir: Path, cache_dir: Path | None = None) -> list[Check]:
         data_dir: the data directory.
         cache_dir: the suite's cache (CIFAR-10's decoded arrays; None decodes without caching).
     """
-    from suite.data.cifar10 import load_cifar10_train  # deferred: torch (suite.data.cifar10 imports it)
-
     data_dir = Path(data_dir)
     checks = []
     for datafile in DATA_FILES.values():
