@@ -162,7 +162,7 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
 
 def _write_and_report(results, targets, as_json: bool, data_dir, signing_key) -> None:
     """Sign and write each result, print the criteria (table or JSON) and one 'wrote' line per file."""
-    from suite.results import write_signed_result
+    from suite.signing import write_signed_result
 
     for result, target in zip(results, targets):
         write_signed_result(result, target, signing_key)
