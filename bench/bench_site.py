@@ -19,7 +19,8 @@ from pathlib import Path
 from leaderboard.site import build
 from suite import paths
 from suite.keys import generate_key, load_private_key
-from suite.results import ResultFile, write_signed_result
+from suite.results import ResultFile
+from suite.signing import write_signed_result
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -56,7 +56,7 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
     Args:
         jobs: worker processes (default: the CPUs, at most 8; one below PARALLEL_FROM files).
     """
-    from suite.submit import run_identity
+    from suite.submission_layout import run_identity
 
     files = find_files(roots)
     blobs = [p.read_bytes() if p.is_file() and not p.is_symlink() else None for p in files]

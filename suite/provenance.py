@@ -9,12 +9,14 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 import suite
+
+if TYPE_CHECKING:
+    import torch
 
 #: cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA initialises.
 CUBLAS_WORKSPACE = ":4096:8"
@@ -26,6 +28,8 @@ def apply_determinism(seed: int) -> dict[str, Any]:
     Sets: python/numpy/torch seeds, cudnn deterministic on and benchmark off, TF32 off for matmul
     and cudnn, ``torch.use_deterministic_algorithms(True)``, ``CUBLAS_WORKSPACE_CONFIG``.
     """
+    import torch  # deferred: torch, so that signing (utc_now) imports no torch
+
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -40,6 +44,8 @@ def apply_determinism(seed: int) -> dict[str, Any]:
 
 def determinism_record() -> dict[str, Any]:
     """The deterministic-execution settings currently in force."""
+    import torch  # deferred: torch, so that signing (utc_now) imports no torch
+
     return {
         "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
         "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
@@ -56,6 +62,8 @@ def determinism_record() -> dict[str, Any]:
 
 def environment(device: torch.device) -> dict[str, Any]:
     """Versions and hardware: python, platform, numpy, torch, CUDA/cuDNN, the device's name."""
+    import torch  # deferred: torch, so that signing (utc_now) imports no torch
+
     record: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -11,7 +11,11 @@ import torch
 
 from suite.errors import SuiteError
 from suite.estimator import RunContext
+from suite.provenance_schema import Environment, Provenance
+from suite.registry import get_estimator_class
 from suite.results import ResultFile, decode_scores
+from suite.scoring import score_chunk
+from suite.verdict import CheckSkipped
 
 #: A re-scored per-batch mean may round differently from the stored one (``metrics`` ties the
 #: stored scores to the stored per-batch values to this tolerance as well).
@@ -40,13 +44,16 @@ def rescore(result: ResultFile, benchmark, k: int, seed: int, file_digest: str, 
             need training (one-shot).
         SuiteError: the file's snapshots or components are not the installed estimator's, or a
             re-scored value differs (names the architecture and both values).
+        ResultFileError: the file's provenance (thread count, environment) is not of its schema's
+            types (names the field).
     """
     estimator = _installed_estimator(result, benchmark, require_installed)
     _check_snapshot_labels(result, estimator)
     positions = sample_positions(len(result.arch_ids), k, seed, file_digest)
     rng = np.random.default_rng([seed, _digest_int(file_digest), 1])
-    threads = _rerun_threads(result)
-    same_environment = _same_environment(result) and threads == result.provenance.get("threads")
+    recorded = result.provenance_model
+    threads = _rerun_threads(recorded)
+    same_environment = _same_environment(recorded) and threads == recorded.threads
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -82,9 +89,6 @@ def _installed_estimator(result: ResultFile, benchmark, require_installed: bool)
 
     Raises CheckSkipped when it is not installed (SuiteError with ``require_installed``) or not
     deterministic, SuiteError when it refuses the file's config."""
-    from suite.registry import get_estimator_class
-    from suite.verify import CheckSkipped
-
     name = result.estimator.name
     try:
         cls = get_estimator_class(name)
@@ -105,8 +109,6 @@ def _installed_estimator(result: ResultFile, benchmark, require_installed: bool)
 def _check_snapshot_labels(result: ResultFile, estimator) -> None:
     """Skip estimators whose installed class yields training snapshots; otherwise the file's
     snapshot labels must be the class's (a renamed or added snapshot must not dodge re-scoring)."""
-    from suite.verify import CheckSkipped
-
     expected = list(estimator.snapshots())
     if expected != ["final"]:
         raise CheckSkipped(f"skipped: {estimator.name} has training snapshots; re-scoring needs its training")
@@ -116,24 +118,20 @@ def _check_snapshot_labels(result: ResultFile, estimator) -> None:
                          f"this suite's {estimator.name} yields; re-sign the file `suite run` wrote")
 
 
-def _rerun_threads(result: ResultFile) -> int | None:
+def _rerun_threads(recorded: Provenance) -> int | None:
     """The file's thread count, at most this machine's cores (a hostile file must not make the
-    verifier start a million threads); None when the file gives none. A clamped count is not the
+    verifier start a million threads); None when the count is below 1. A clamped count is not the
     file's environment, so values are then compared within the tolerance."""
-    threads = result.provenance.get("threads")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+    if recorded.threads < 1:
         return None
-    return min(threads, os.cpu_count() or 1)
+    return min(recorded.threads, os.cpu_count() or 1)
 
 
-def _same_environment(result: ResultFile) -> bool:
-    """Whether the file declares this machine's torch version on a CPU with a fixed thread count."""
-    threads = result.provenance.get("threads")
-    environment = result.provenance.get("environment", {})
-    if not isinstance(environment, dict):
-        return False
-    return (isinstance(threads, int) and environment.get("torch") == torch.__version__
-            and str(environment.get("device", "")).startswith("cpu"))
+def _same_environment(recorded: Provenance) -> bool:
+    """Whether the file declares this machine's torch version on a CPU (one environment throughout)."""
+    environment = recorded.environment
+    return (isinstance(environment, Environment) and environment.torch == torch.__version__
+            and environment.device.startswith("cpu"))
 
 
 def _rescore_positions(result, benchmark, estimator, ctx, positions, same_environment: bool, rtol: float) -> float:
@@ -167,8 +165,6 @@ def _rescore_positions(result, benchmark, estimator, ctx, positions, same_enviro
 
 def _score_one(estimator, benchmark, arch_id, ctx) -> np.ndarray:
     """The re-scored values of one architecture (float64 [1], [b] per batch, or [m] components)."""
-    from suite.scoring import score_chunk
-
     [record] = score_chunk([estimator], "final", [(arch_id, benchmark.arch(int(arch_id)))], ctx)
     if estimator.name in record.failed:
         raise SuiteError(f"architecture {arch_id} failed here: {record.failed[estimator.name]}")
@@ -209,8 +205,6 @@ def _check_order(result, positions, want: np.ndarray, got: np.ndarray) -> None:
 
 def _rescore_failures(result, benchmark, estimator, ctx, rng, k: int) -> int:
     """Re-score up to ``k`` of the architectures listed as failed: each must fail here too."""
-    from suite.scoring import score_chunk
-
     failed_ids = [f.arch_id for f in result.failures]
     drawn = sorted(rng.choice(failed_ids, size=min(k, len(failed_ids)), replace=False).tolist()) if failed_ids else []
     for arch_id in drawn:

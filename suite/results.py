@@ -1,4 +1,4 @@
-"""The result file: a versioned JSON schema, one codec, atomic writes.
+"""The result file: a versioned JSON schema, one codec, atomic writes, one rule for its name.
 
 Schema version 1 (``schema_version: 1``); unknown fields are refused, unknown versions rejected.
 One file = one (benchmark, estimator + config, seed) run. ``arch_ids`` lists the benchmark ids of
@@ -10,6 +10,7 @@ so reading a file gives back bit-identical float64 scores.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
+import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from suite.errors import ResultFileError
+from suite.provenance_schema import Provenance, parse_provenance
 
 SCHEMA_VERSION = 1
 #: A result file larger than this is refused before parsing. The largest legitimate files: 15,625
@@ -97,7 +100,17 @@ class ResultFile(_Model):
     arch_ids: list[StrictInt]
     snapshots: list[Snapshot] = Field(min_length=1)
     failures: list[Failure] = []
+    #: Kept as written (its bytes are signed); :attr:`provenance_model` reads it typed.
     provenance: dict[str, Any]
+
+    @property
+    def provenance_model(self) -> Provenance:
+        """``provenance`` through its typed schema.
+
+        Raises:
+            ResultFileError: a field of the wrong type, or missing (one line naming it).
+        """
+        return parse_provenance(self.provenance)
 
     @field_validator("snapshots")
     @classmethod
@@ -170,10 +183,10 @@ def dumps(result: ResultFile) -> str:
 def write_result(result: ResultFile, path: str | Path) -> Path:
     """Write atomically: a temporary file in the same directory, fsync'd, then renamed."""
     result.check_alignment()
-    return _write_atomically(path, dumps(result))
+    return write_atomically(path, dumps(result))
 
 
-def _write_atomically(path: str | Path, text: str) -> Path:
+def write_atomically(path: str | Path, text: str) -> Path:
     """A temporary file in the same directory, fsync'd, then renamed over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -267,12 +280,23 @@ def read_result(path: str | Path) -> ResultFile:
     return validate_result(raw, path)
 
 
-def write_signed_result(result: ResultFile, path: str | Path, key) -> Path:
-    """Sign ``result`` with the Ed25519 ``key`` and write the signed file atomically."""
-    from suite.signing import sign_result
+def config_digest(config: dict[str, Any]) -> str:
+    """The first 8 hex digits of the sha256 of a config's RFC 8785 canonical JSON (so 64 and 64.0
+    are one config, and two configs of one estimator do not collide)."""
+    return hashlib.sha256(rfc8785.dumps(config)).hexdigest()[:8]
 
-    signed = sign_result(result, key)
-    return _write_atomically(path, json.dumps(signed, sort_keys=True, indent=1, allow_nan=False) + "\n")
+
+def result_file_name(seed: int, sample: int | None = None, config: dict[str, Any] | None = None) -> str:
+    """The one rule for naming a result file: ``seed<seed>[-sample<n>][-<config8>].json``.
+
+    Args:
+        sample: the size of the declared seeded sample (None: the whole subset).
+        config: the estimator's config as the result records it, named by :func:`config_digest`;
+            None leaves it out (a run of the default config where names need not tell configs apart).
+    """
+    sample_part = "" if sample is None else f"-sample{sample}"
+    config_part = "" if config is None else f"-{config_digest(config)}"
+    return f"seed{seed}{sample_part}{config_part}.json"
 
 
 def _refuse_constant(token: str) -> Any:

@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import rfc8785
@@ -36,7 +37,7 @@ from suite import canonical
 from suite.errors import SuiteError
 from suite.keys import Signer, key_id
 from suite.provenance import utc_now
-from suite.results import ResultFile
+from suite.results import ResultFile, write_atomically
 
 MEDIA_TYPE = "application/vnd.nas-estimator-suite.signed-result+json;version=1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -110,6 +111,12 @@ def sign_result(result: ResultFile, key: Ed25519PrivateKey) -> dict[str, Any]:
             "signatures": [{"keyid": key_id(key.public_key()), "sig": base64.b64encode(signature).decode()}],
         },
     }
+
+
+def write_signed_result(result: ResultFile, path: str | Path, key: Ed25519PrivateKey) -> Path:
+    """Sign ``result`` with the Ed25519 ``key`` and write the signed file atomically."""
+    signed = sign_result(result, key)
+    return write_atomically(path, json.dumps(signed, sort_keys=True, indent=1, allow_nan=False) + "\n")
 
 
 @dataclass(frozen=True)

@@ -1,56 +1,28 @@
 """``suite submit``: verify a signed result and place it under ``submissions/`` for a pull request.
 
-A submission lives at ``submissions/<benchmark>/<estimator>/seed<seed>[-sample<n>]-<config8>.json``,
-where ``config8`` is the first 8 hex digits of the sha256 of the estimator's canonical config: the
-same run always gets the same name, and two configs of one estimator never collide. Names come
-from the file, so they are checked (a registered benchmark, a plain estimator name) and the
-target must resolve inside ``submissions/``: a hostile name cannot write elsewhere.
+A submission lives at ``submissions/<benchmark>/<estimator>/seed<seed>[-sample<n>]-<config8>.json``
+(:mod:`suite.submission_layout`), where ``config8`` is the first 8 hex digits of the sha256 of the
+estimator's canonical config: the same run always gets the same name, and two configs of one
+estimator never collide. Names come from the file, so they are checked (a registered benchmark, a
+plain estimator name) and the target must resolve inside ``submissions/``: a hostile name cannot
+write elsewhere.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import rfc8785
-
 from suite.errors import SuiteError, UsageError, VerificationError
 from suite.keys import SIGNERS_FILE, Signer, load_signers, public_key_line, valid_principal
-from suite.results import ResultFile
-from suite.verify import Report, Verifier
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
-
-
-def run_identity(result: ResultFile) -> tuple:
-    """What makes two results the same run: benchmark, estimator, canonical config (RFC 8785, so
-    64 and 64.0 are one config), seed and sample."""
-    sample = tuple(sorted(result.benchmark.sample.items())) if result.benchmark.sample else None
-    return (result.benchmark.name, result.estimator.name, rfc8785.dumps(result.estimator.config), result.seed, sample)
-
-
-def submission_path(result: ResultFile, root: Path) -> Path:
-    """The stable place of ``result`` under the submissions root.
-
-    Raises:
-        VerificationError: a name that is not a plain identifier, or a path that leaves ``root``.
-    """
-    from suite.benchmarks import BENCHMARKS
-
-    if result.benchmark.name not in BENCHMARKS:
-        raise VerificationError(f"benchmark {result.benchmark.name[:40]!r} is not one of this suite's")
-    if not _NAME.match(result.estimator.name) or result.estimator.name in {".", ".."}:
-        raise VerificationError(f"estimator name {result.estimator.name[:40]!r} must match {_NAME.pattern} to be submitted")
-    config8 = hashlib.sha256(rfc8785.dumps(result.estimator.config)).hexdigest()[:8]
-    sample = f"-sample{result.benchmark.sample['n']}" if result.benchmark.sample else ""
-    target = root / result.benchmark.name / result.estimator.name / f"seed{result.seed}{sample}-{config8}.json"
-    if not target.resolve().is_relative_to(root.resolve()):
-        raise VerificationError(f"{target} would leave {root}")
-    return target
+from suite.results import parse_json_bytes, validate_result
+from suite.submission_layout import submission_path
+from suite.verdict import Report
+from suite.verify import Verifier
 
 
 @dataclass
@@ -88,8 +60,6 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
                              "<your name or GitHub handle> to propose your public key")
         _refuse_existing_principal(principal, signers_path)
         new_line = f"{principal} {public_key_line(own_signer.public_key)}"
-    from suite.results import parse_json_bytes, validate_result
-
     result = validate_result(parse_json_bytes(data, path)["result"], path)
     target = submission_path(result, root)
     copied = True
@@ -178,6 +148,4 @@ def open_pull_request(submission: Submission, repo: Path) -> str:
 
 
 def _split(command: str) -> list[str]:
-    import shlex
-
     return shlex.split(command)

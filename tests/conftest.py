@@ -69,8 +69,8 @@ def signers_file(tmp_path_factory, signing_key) -> Path:
 def signed_file(nb201, signing_key, tmp_path_factory) -> Path:
     """A real signed result: params on a 40-architecture NB201 sample, signed with the session key."""
     from suite.keys import load_private_key
-    from suite.results import write_signed_result
     from suite.runner import RunOptions, RunSpec, execute
+    from suite.signing import write_signed_result
 
     [result] = execute([RunSpec("nb201", "params", sample=40)], RunOptions(progress="none"), loaded=nb201).results
     return write_signed_result(result, tmp_path_factory.mktemp("signed") / "params.json", load_private_key(signing_key))

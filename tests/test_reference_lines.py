@@ -14,8 +14,8 @@ from suite.cli import main
 from suite.errors import UsageError
 from suite.keys import load_private_key
 from suite.registry import get_estimator_class
-from suite.results import write_signed_result
 from suite.runner import RunOptions, RunSpec, execute
+from suite.signing import write_signed_result
 
 
 @pytest.fixture(scope="module")

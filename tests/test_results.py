@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from suite.errors import ResultFileError
-from suite.results import decode_scores, dumps, encode_scores, read_result, write_result
+from suite.provenance_schema import Environment, parse_provenance
+from suite.results import decode_scores, dumps, encode_scores, read_result, result_file_name, write_result
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,37 @@ def test_unreadable_files(tmp_path, text, fragment):
         read_result(path)
     with pytest.raises(ResultFileError, match="cannot read"):
         read_result(tmp_path / "missing.json")
+
+
+def test_provenance_reads_typed_and_is_written_as_it_was(result, tmp_path):
+    typed = read_result(write_result(result, tmp_path / "r.json")).provenance_model
+    assert isinstance(typed.environment, Environment) and typed.threads == result.provenance["threads"]
+    assert typed.seeds.sample == 0 and typed.data.ground_truth == result.benchmark.ground_truth_sha256
+    assert typed.determinism.deterministic_algorithms and typed.journal.identity_sha256
+    # the file keeps the object as written: extra keys stay, nothing is added
+    assert parse_provenance({**result.provenance, "nonce": 7}).model_extra == {"nonce": 7}
+    assert json.loads(dumps(result))["provenance"] == result.provenance
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"threads": "4"}, "field provenance.threads: "),
+    ({"threads": True}, "field provenance.threads: "),
+    ({"wall_time_s": "soon"}, "field provenance.wall_time_s: "),
+    ({"started_at": {"at": 1}}, "field provenance.started_at: "),
+    ({"environment": {"sessions": {"device": "cuda"}}}, "field provenance.environment.sessions: "),
+    ({"seeds": {"run": 20}}, "field provenance.seeds.sample: "),
+    ({"data": {"ground_truth": "x", "cifar10_content": 3}}, "field provenance.data.cifar10_content: "),
+])
+def test_provenance_of_the_wrong_type_is_one_line_naming_the_field(result, change, fragment):
+    with pytest.raises(ResultFileError) as err:
+        parse_provenance({**result.provenance, **change})
+    assert str(err.value).startswith(fragment) and "\n" not in str(err.value)
+
+
+def test_one_rule_names_result_files():
+    assert result_file_name(20) == "seed20.json"
+    assert result_file_name(2020, sample=500) == "seed2020-sample500.json"
+    # the config as the result records it, by the sha256 of its RFC 8785 form: 64 and 64.0 are one config
+    named = result_file_name(20, sample=1000, config={"batches": 64})
+    assert named == result_file_name(20, sample=1000, config={"batches": 64.0}) != result_file_name(20, 1000, {})
+    assert named.startswith("seed20-sample1000-") and len(named) == len("seed20-sample1000-12345678.json")

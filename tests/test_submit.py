@@ -15,9 +15,10 @@ import yaml
 from suite.cli import main
 from suite.errors import UsageError, VerificationError
 from suite.keys import Signer, generate_key, key_id, load_private_key
-from suite.results import ResultFile
+from suite.results import ResultFile, read_result
 from suite.signing import sign_result
-from suite.submit import submission_path, submit
+from suite.submission_layout import submission_path
+from suite.submit import submit
 
 WORKFLOW = Path(__file__).resolve().parent.parent / ".github" / "workflows" / "submissions.yml"
 
@@ -332,3 +333,12 @@ def test_the_repository_submissions_verify(data_dir, cache_dir):
         report = verifier.verify(path)
         assert report.ok, [f"{c.name}: {c.message}" for c in report.checks if c.status == "fail"]
         assert report.signer == "nas-estimator-suite"
+
+
+def test_the_repository_submissions_sit_where_the_naming_rule_puts_them():
+    """suite.results.result_file_name, with the result's config, names every file in submissions/."""
+    root = WORKFLOW.parent.parent.parent / "submissions"
+    files = sorted(root.rglob("*.json"))
+    assert files
+    for path in files:
+        assert submission_path(read_result(path), root) == path

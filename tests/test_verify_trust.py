@@ -196,7 +196,7 @@ def test_rerun_refuses_a_vote_whose_components_were_dropped(vote_result, nb201, 
 
 def test_a_run_judged_on_another_ground_truth_column_is_refused(signers_file, data_dir, nb201, key, tmp_path):
     """The real attack: a genuine run with --gt (fingerprint, GT sha and criteria all consistent)."""
-    from suite.results import write_signed_result
+    from suite.signing import write_signed_result
     from suite.runner import RunOptions, RunSpec, execute
 
     [result] = execute([RunSpec("nb201", "params", sample=40, gt_column="cifar10_test_12")],
@@ -361,3 +361,12 @@ def test_a_huge_declared_thread_count_is_clamped_to_the_cores(genuine, nb201, da
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (asked.append(n), real(n)))
     message = rescore(hostile, nb201, 2, seed=1, file_digest="d", data_dir=data_dir, cache_dir=cache_dir, rtol=1e-3)
     assert asked[0] == (os.cpu_count() or 1) and "re-scored" in message
+
+
+def test_rerun_refuses_a_provenance_of_the_wrong_type(genuine, nb201, data_dir, cache_dir):
+    """The thread count and environment rerun reads are typed: a string for a number is one line naming it."""
+    from suite.rerun import rescore
+
+    hostile = ResultFile.model_validate({**_copy(genuine), "provenance": {**genuine["provenance"], "threads": "4"}})
+    with pytest.raises(SuiteError, match="^field provenance.threads: "):
+        rescore(hostile, nb201, 2, seed=1, file_digest="d", data_dir=data_dir, cache_dir=cache_dir, rtol=1e-3)

@@ -25,7 +25,7 @@ from suite.cli.options import (
 from suite.errors import UsageError
 from suite.keys import default_key_path, load_private_key
 from suite.registry import get_estimator_class, list_estimators
-from suite.results import write_signed_result
+from suite.signing import write_signed_result
 
 
 def _protocol_seeds() -> tuple[str, ...]:
