@@ -167,7 +167,7 @@ def _rescore_positions(result, benchmark, estimator, ctx, positions, same_enviro
 
 def _score_one(estimator, benchmark, arch_id, ctx) -> np.ndarray:
     """The re-scored values of one architecture (float64 [1], [b] per batch, or [m] components)."""
-    from suite.scoring import score_chunk
+    from suite.runner.scoring import score_chunk
 
     [record] = score_chunk([estimator], "final", [(arch_id, benchmark.arch(int(arch_id)))], ctx)
     if estimator.name in record.failed:
@@ -209,7 +209,7 @@ def _check_order(result, positions, want: np.ndarray, got: np.ndarray) -> None:
 
 def _rescore_failures(result, benchmark, estimator, ctx, rng, k: int) -> int:
     """Re-score up to ``k`` of the architectures listed as failed: each must fail here too."""
-    from suite.scoring import score_chunk
+    from suite.runner.scoring import score_chunk
 
     failed_ids = [f.arch_id for f in result.failures]
     drawn = sorted(rng.choice(failed_ids, size=min(k, len(failed_ids)), replace=False).tolist()) if failed_ids else []
