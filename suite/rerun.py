@@ -14,7 +14,8 @@ from suite.estimator import RunContext
 from suite.provenance_schema import Environment, Provenance
 from suite.registry import get_estimator_class
 from suite.results import ResultFile, decode_scores
-from suite.scoring import score_chunk
+from suite.runner.estimators import build_estimator
+from suite.runner.scoring import score_chunk
 from suite.verdict import CheckSkipped
 
 #: A re-scored per-batch mean may round differently from the stored one (``metrics`` ties the
@@ -99,8 +100,7 @@ def _installed_estimator(result: ResultFile, benchmark, require_installed: bool)
     if not cls.deterministic:
         raise CheckSkipped(f"skipped: {name} is not deterministic")
     try:
-        estimator = cls(**result.estimator.config)
-        estimator.bind_space(benchmark.spec.space.name)
+        estimator = build_estimator(name, result.estimator.config, benchmark.spec.space.name, require_support=False)
     except SuiteError as exc:
         raise SuiteError(f"this suite's {name} does not accept the file's config: {exc}") from None
     return estimator

@@ -147,7 +147,7 @@ def test_a_systematic_failure_stops_the_run_with_one_line(registered, nb201):
 
 
 def test_failure_reasons_are_one_line_and_bounded():
-    from suite.scoring import failure_reason
+    from suite.runner.scoring import failure_reason
 
     assert failure_reason(ValueError("a\nb")) == "ValueError: a"
     assert len(failure_reason(ValueError("x" * 1000))) == 300
@@ -155,7 +155,7 @@ def test_failure_reasons_are_one_line_and_bounded():
 
 
 def test_an_architecture_that_killed_the_process_twice_becomes_a_failure(registered, nb201, tmp_path):
-    from suite.journal import Journal
+    from suite.runner.journal import Journal
 
     ids = nb201.sample_ids(12, 0).tolist()
     victim = next(i for i in ids if i % 5 and i % 7)
@@ -191,8 +191,8 @@ def test_a_resumed_run_that_retries_only_failures_finishes(registered, nb201, tm
 def test_a_lost_device_stops_the_run_and_keeps_the_journal(registered, nb201, tmp_path, monkeypatch):
     """A sticky CUDA error makes every later call fail: the run stops with one line instead of
     journaling a failure for each remaining architecture, and a re-run resumes from what was scored."""
-    from suite.journal import read_journal
-    from suite.scoring import DeviceLostError
+    from suite.runner.journal import read_journal
+    from suite.runner.scoring import DeviceLostError
 
     specs = [RunSpec(benchmark="nb201", estimator=LosesTheDevice.name, sample=12)]
     options = RunOptions(journal_dir=tmp_path, progress="none")
@@ -224,14 +224,14 @@ _FOOTER = ("\nCUDA kernel errors might be asynchronously reported at some other 
     ("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear if you passed in a non-contiguous input.", False),
 ])
 def test_only_sticky_cuda_errors_count_as_a_lost_device(message, lost):
-    from suite.scoring import is_device_lost
+    from suite.runner.scoring import is_device_lost
 
     assert is_device_lost(RuntimeError(message + _FOOTER)) is lost
     assert not is_device_lost(ValueError(message))
 
 
 def test_two_processes_cannot_write_one_journal(tmp_path):
-    from suite.journal import Journal, JournalError, identity_key
+    from suite.runner.journal import Journal, JournalError, identity_key
 
     identity = {"benchmark": "nb201"}
     header = {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity), "plan": {"n": 1}}
@@ -242,7 +242,7 @@ def test_two_processes_cannot_write_one_journal(tmp_path):
 def test_a_restart_never_wipes_a_journal_another_process_holds(tmp_path):
     """``--restart`` discards the journal only once it holds the lock; before, it unlinked the file
     first, so a second process wiped (and forked) a live run's journal."""
-    from suite.journal import Journal, JournalError, identity_key, read_journal
+    from suite.runner.journal import Journal, JournalError, identity_key, read_journal
 
     identity = {"benchmark": "nb201"}
     header = {"suite_journal": 1, "identity": identity, "identity_sha256": identity_key(identity), "plan": {"n": 1}}
@@ -261,7 +261,7 @@ def test_a_setup_error_mid_run_is_not_counted_as_a_death_of_the_architecture(reg
                                                                              monkeypatch):
     """Only a process that dies counts against an architecture (MAX_DEATHS); one that raises, e.g. a
     full disk while journaling, withdraws its attempt mark so a later run does not blame the architecture."""
-    from suite.journal import Journal, read_journal
+    from suite.runner.journal import Journal, read_journal
 
     def disk_full(self, records):
         if records:

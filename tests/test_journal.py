@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suite.journal import ArchRecord, Journal, JournalError, identity_key, read_journal
+from suite.runner.journal import ArchRecord, Journal, JournalError, identity_key, read_journal
 
 
 def _header(**identity):

@@ -298,7 +298,7 @@ def test_shards_scored_by_differently_trained_supernets_are_not_merged(data_dir,
     """Shards on machines without a shared cache each train a supernet; on other hardware the weights
     differ. Each shard journals its snapshots' weight hashes, so merge refuses to rank them together."""
     from suite.cli import main
-    from suite.journal import JournalError
+    from suite.runner.journal import JournalError
     from suite.runner import merge
     from suite.training import load_checkpoint, save_checkpoint
 

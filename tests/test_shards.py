@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 from suite import registry
 from suite.cli import main
 from suite.estimator import Estimator
-from suite.journal import JournalError
+from suite.runner.journal import JournalError
 from suite.results import read_result
 from suite.runner import RunOptions, RunSpec, execute, merge
 
@@ -122,7 +122,7 @@ def test_a_journal_is_not_resumed_on_other_architectures(registered, nb201, tmp_
 
 def test_a_journal_of_the_format_before_archs_sha256_is_refused_not_orphaned(registered, nb201, tmp_path):
     """Journals keyed on the ids alone have another file name: a run must say so, not start afresh."""
-    from suite.journal import identity_key, plan_hash
+    from suite.runner.journal import identity_key, plan_hash
 
     options = RunOptions(journal_dir=tmp_path, progress="none")
     journal = execute(_specs(), options, loaded=nb201).journal

@@ -34,7 +34,7 @@ import numpy as np
 
 from suite.errors import SuiteError
 from suite.protocol import canonical_json
-from suite.provenance import utc_now
+from suite.provenance import git_commit, utc_now
 from suite.results import decode_scores, encode_scores
 
 JOURNAL_VERSION = 1
@@ -220,8 +220,6 @@ class Journal:
             handle.close()
             raise
         journal = cls(path, state, handle)
-        from suite.provenance import git_commit
-
         journal.append_raw({"session": {"started_at": utc_now(), "host": socket.gethostname(), "pid": os.getpid(),
                                         "suite_commit": git_commit()}})
         return journal
@@ -289,7 +287,7 @@ def _write_lines(handle, objs: list[dict[str, Any]], path: Path | None) -> None:
 
 def _lock(handle, path: Path) -> None:
     try:
-        import fcntl
+        import fcntl  # deferred: POSIX only, absent on Windows
     except ImportError:  # not POSIX: no lock, as before
         return
     try:

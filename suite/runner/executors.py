@@ -16,16 +16,19 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from suite import provenance
+from suite.benchmarks import get_benchmark
 from suite.errors import SuiteError, UsageError
 from suite.estimator import Estimator, RunContext
-from suite.journal import ArchRecord
-from suite.scoring import score_chunk
+from suite.runner.estimators import build_estimators
+from suite.runner.identity import plan_work_dir
+from suite.runner.journal import ArchRecord
+from suite.runner.plan import RunPlan
+from suite.runner.scoring import score_chunk
 
 OnRecords = Callable[[list[ArchRecord], dict[str, Any]], None]
 OnStart = Callable[["Task"], None]
@@ -40,43 +43,26 @@ class Task:
     items: tuple[tuple[Any, Any], ...]
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
-    """Everything a worker needs to rebuild the run's estimators and context (picklable).
-
-    Attributes:
-        benchmark: the benchmark's name (its space is looked up from it).
-        estimators: (name, config) pairs, in run order.
-        seed: the run's seed.
-        device: ``cpu``, ``cuda`` or ``cuda:i``.
-        threads: torch intra-op threads; CPU results depend on it, so every worker uses the same.
-        data_dir, cache_dir: where data lives on the worker's machine.
-        work_dir: the run's directory for resumable state (checkpoints), None without a journal.
-    """
-
-    benchmark: str
-    estimators: tuple[tuple[str, dict[str, Any]], ...]
-    seed: int
-    device: str
-    threads: int
-    data_dir: Path | None
-    cache_dir: Path | None
-    work_dir: Path | None = None
+def apply_settings(plan: RunPlan) -> dict[str, Any]:
+    """Take on the plan's thread count and determinism in this process (the driver and every Ray
+    worker); returns the determinism record."""
+    torch.set_num_threads(plan.threads)
+    return provenance.apply_determinism(plan.seed)
 
 
-def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContext, dict[str, Any]]:
+def run_context(plan: RunPlan, progress: str = "none") -> RunContext:
+    """The context the plan's estimators are prepared and scored in (``progress``: the driver's mode)."""
+    return RunContext(space=get_benchmark(plan.benchmark).space, seed=plan.seed, device=torch.device(plan.device),
+                      data_dir=plan.data_dir, cache_dir=plan.cache_dir, work_dir=plan_work_dir(plan),
+                      progress=progress)
+
+
+def prepare_worker(plan: RunPlan) -> tuple[list[Estimator], RunContext, dict[str, Any]]:
     """Apply threads and determinism, build and prepare the estimators: (estimators, ctx, determinism record)."""
-    from suite.benchmarks import get_benchmark
-    from suite.registry import get_estimator_class
-
-    torch.set_num_threads(settings.threads)
-    determinism = provenance.apply_determinism(settings.seed)
-    space = get_benchmark(settings.benchmark).space
-    ctx = RunContext(space=space, seed=settings.seed, device=torch.device(settings.device),
-                     data_dir=settings.data_dir, cache_dir=settings.cache_dir, work_dir=settings.work_dir)
-    estimators = [get_estimator_class(name)(**config) for name, config in settings.estimators]
+    determinism = apply_settings(plan)
+    ctx = run_context(plan)
+    estimators = build_estimators(plan)
     for estimator in estimators:
-        estimator.bind_space(space.name)
         estimator.prepare(ctx)
     return estimators, ctx, determinism
 
@@ -119,25 +105,24 @@ class RayExecutor:
     beyond that the run stops with one line, and re-running it resumes from the journal.
 
     Args:
-        settings: how workers rebuild the run.
-        address: a Ray address (``auto``, ``ray://host:10001``, ``host:6379``); None starts a local instance.
-        workers: number of actors (default: as many as the cluster's nodes hold).
-        num_cpus: CPUs of the local instance (default: all); ignored with an address.
+        plan: the run; workers rebuild its estimators and context from it. Its Ray settings: ``address``
+            (``auto``, ``ray://host:10001``, ``host:6379``; None starts a local instance), ``workers``
+            (number of actors; default: as many as the cluster's nodes hold), ``ray_cpus`` (CPUs of the
+            local instance; default: all; ignored with an address).
         start_timeout: seconds to wait for the actors to start before giving up.
     """
 
     name = "ray"
 
-    def __init__(self, settings: WorkerSettings, address: str | None = None, workers: int | None = None,
-                 num_cpus: int | None = None, start_timeout: float = 600.0) -> None:
-        self.settings, self.address, self.workers, self.num_cpus = settings, address, workers, num_cpus
+    def __init__(self, plan: RunPlan, start_timeout: float = 600.0) -> None:
+        self.plan, self.address, self.workers, self.num_cpus = plan, plan.address, plan.workers, plan.ray_cpus
         self.start_timeout = start_timeout
 
     def run(self, tasks: Sequence[Task], on_records: OnRecords, on_start: OnStart | None = None) -> None:
         ray = _import_ray()
         started_here = not ray.is_initialized()
         if started_here:
-            env = {"CUBLAS_WORKSPACE_CONFIG": provenance.CUBLAS_WORKSPACE, "OMP_NUM_THREADS": str(self.settings.threads)}
+            env = {"CUBLAS_WORKSPACE_CONFIG": provenance.CUBLAS_WORKSPACE, "OMP_NUM_THREADS": str(self.plan.threads)}
             previous_sigterm = signal.getsignal(signal.SIGTERM)
             try:
                 ray.init(address=self.address, num_cpus=None if self.address else self.num_cpus,
@@ -157,12 +142,12 @@ class RayExecutor:
     def _actor_options(self, ray) -> tuple[dict[str, Any], int]:
         """Resources of one actor and how many actors the cluster's nodes hold."""
         nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-        if self.settings.device.startswith("cuda"):
+        if self.plan.device.startswith("cuda"):
             per_node = [int(r.get("GPU", 0)) for r in nodes]
             if sum(per_node) < 1:
                 raise UsageError("--device cuda with --executor ray, but the Ray cluster has no GPU")
             return {"num_gpus": 1, "num_cpus": 1}, sum(per_node)
-        threads = self.settings.threads
+        threads = self.plan.threads
         largest = max((int(r.get("CPU", 0)) for r in nodes), default=0)
         if threads > largest:
             raise UsageError(f"--threads {threads}: the largest Ray node has {largest} CPUs, so no actor could start; "
@@ -173,7 +158,7 @@ class RayExecutor:
         options, capacity = self._actor_options(ray)
         count = max(1, min(self.workers or capacity, capacity, len(tasks)))
         actor_class = ray.remote(max_restarts=2, max_task_retries=2, **options)(_RayWorker)
-        actors = [actor_class.remote(self.settings) for _ in range(count)]
+        actors = [actor_class.remote(self.plan) for _ in range(count)]
         try:
             self._start(ray, actors)
             self._dispatch(ray, actors, tasks, on_records)
@@ -190,7 +175,7 @@ class RayExecutor:
         ready, waiting = ray.wait(pending, num_returns=len(pending), timeout=self.start_timeout)
         if waiting:
             raise SuiteError(f"{len(waiting)} of {len(actors)} Ray actors did not start within {self.start_timeout:.0f} s "
-                             f"(each needs {self.settings.threads} CPUs or a GPU); free resources or pass --workers")
+                             f"(each needs {self.plan.threads} CPUs or a GPU); free resources or pass --workers")
         for ref in ready:
             _get(ray, ref)
 
@@ -242,15 +227,15 @@ def _get(ray, ref):
 class _RayWorker:
     """A Ray actor: prepares the estimators once, then scores chunks (see :class:`RayExecutor`)."""
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, plan: RunPlan) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", provenance.CUBLAS_WORKSPACE)
-        self.settings = settings
+        self.plan = plan
         self.estimators: list[Estimator] = []
 
     def ready(self) -> bool:
         """Prepare the estimators (errors here reach the driver as task errors, not actor deaths)."""
         if not self.estimators:
-            self.estimators, self.ctx, self.determinism = prepare_worker(self.settings)
+            self.estimators, self.ctx, self.determinism = prepare_worker(self.plan)
         return True
 
     def score(self, group: tuple[int, ...], label: str, items) -> tuple[list[ArchRecord], dict[str, Any]]:
@@ -263,6 +248,6 @@ class _RayWorker:
 
 def _import_ray():
     try:
-        return importlib.import_module("ray")
+        return importlib.import_module("ray")  # deferred: ray, an optional extra the local executor never needs
     except ImportError:
         raise UsageError("--executor ray needs Ray: pip install 'nas-estimator-suite[ray]'") from None

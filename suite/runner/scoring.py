@@ -24,7 +24,7 @@ import torch
 
 from suite.errors import SuiteError
 from suite.estimator import Estimator, RunContext
-from suite.journal import ArchRecord
+from suite.runner.journal import ArchRecord
 
 #: Longest failure reason kept (characters).
 MAX_REASON = 300
