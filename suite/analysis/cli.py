@@ -33,7 +33,7 @@ def analyze_cmd(results, out_dir, gt_column, data_dir, cache_dir, progress_mode,
     forgetting, where they apply. Writes plots (SVG; PNG for large scatters), their data (JSON,
     CSV) and OUT/index.json (what ran, headline numbers, what was skipped and why).
     """
-    from suite.analysis.report import analyze
+    from suite.analysis.report import analyze  # deferred: matplotlib, so that the CLI starts without it
 
     index = analyze(results, out_dir, paths.data_dir(data_dir), gt_column, progress=progress_mode)
     if as_json:
