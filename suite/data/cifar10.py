@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from suite.data.checksums import sha256_arrays, sha256_file
 from suite.data.manifest import CIFAR10_TRAIN
 from suite.errors import DataError
+
+if TYPE_CHECKING:
+    import torch
 
 N_TRAIN_IMAGES = 50_000
 TRAIN_SPLIT = (0, 40_000)
@@ -156,6 +159,8 @@ def _write_cache(cache_dir: Path, key: str, data: Cifar10Train) -> None:
 
 def normalize(images: np.ndarray | torch.Tensor, normalization: str = "exact") -> torch.Tensor:
     """uint8 images [N, 32, 32, 3] -> float32 tensor [N, 3, 32, 32], scaled to [0, 1] and normalised."""
+    import torch  # deferred: torch, so that the protocol's constants import without it
+
     mean, std = NORMALIZATIONS[normalization]
     images = np.asarray(images)
     if not images.flags.writeable:  # a read-only memory map: torch wants writable memory
@@ -176,6 +181,8 @@ def augment_uint8(images: np.ndarray, generator: torch.Generator) -> np.ndarray:
     Returns:
         uint8 [N, 32, 32, 3], a new array.
     """
+    import torch  # deferred: torch, so that the protocol's constants import without it
+
     n = images.shape[0]
     padded = np.zeros((n, 40, 40, 3), dtype=np.uint8)
     padded[:, 4:36, 4:36] = images
