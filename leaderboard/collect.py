@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.results import ResultFile, parse_json_bytes, validate_result
+from suite.submission_layout import run_identity
 from suite.verify import Verifier, find_files
 
 #: Below this many files, verification runs in this process (worker start-up would cost more).
@@ -56,8 +57,6 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
     Args:
         jobs: worker processes (default: the CPUs, at most 8; one below PARALLEL_FROM files).
     """
-    from suite.submission_layout import run_identity
-
     files = find_files(roots)
     blobs = [p.read_bytes() if p.is_file() and not p.is_symlink() else None for p in files]
     jobs = jobs or min(8, os.cpu_count() or 1)

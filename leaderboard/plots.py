@@ -1,63 +1,17 @@
-"""Plots made at build time with matplotlib (Agg), byte-identical for identical input.
+"""The leaderboard's own plots (quality against cost, score against truth, criteria over snapshots,
+ground-truth histogram), made at build time and byte-identical for identical input.
 
-SVG ids come from a fixed hash salt and no creation date is written; PNGs carry no software tag.
-Text from result files (estimator names, snapshot labels) is drawn as written, never parsed as
-mathtext (:func:`literal_text`): a label such as ``"$\\foo$"`` would otherwise raise in ``savefig``.
+They are written through :mod:`suite.plotting` (matplotlib Agg, fixed SVG hash salt, no dates, text
+from result files never parsed as mathtext), the helpers the analyses use too.
 """
 
 from __future__ import annotations
 
-import io
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.axis import Axis
-from matplotlib.text import Text
-from matplotlib.ticker import LogFormatter, ScalarFormatter
 
-plt.rcParams.update({"svg.hashsalt": "nas-estimator-suite", "svg.fonttype": "none", "font.size": 9})
+from suite.plotting import plt, png_bytes, svg_text
 
-#: Tick formatters whose labels are numbers matplotlib writes itself (possibly as mathtext).
-NUMERIC_FORMATTERS = (ScalarFormatter, LogFormatter)
 FAMILY_COLORS = {"zero-shot": "#1f77b4", "one-shot": "#d62728", "baseline": "#7f7f7f", "reference": "#2ca02c"}
-
-
-def literal_text(fig) -> None:
-    """Draw every text of ``fig`` that a caller wrote (titles, axis labels, legends, annotations, tick
-    labels given as strings) as it is: no mathtext, so ``$...$`` from a result file cannot raise.
-
-    Only what matplotlib's numeric tick formatters write keeps mathtext (a log axis writes
-    ``$\\mathdefault{10^{0}}$``): their tick labels and the axes' offset texts.
-    """
-    numeric: set[int] = set()
-    for axis in fig.findobj(Axis):
-        numeric.add(id(axis.offsetText))
-        for ticks, formatter in ((axis.get_major_ticks(), axis.get_major_formatter()),
-                                 (axis.get_minor_ticks(), axis.get_minor_formatter())):
-            if isinstance(formatter, NUMERIC_FORMATTERS):
-                numeric.update(id(label) for tick in ticks for label in (tick.label1, tick.label2))
-    for text in fig.findobj(Text):
-        if id(text) not in numeric:
-            text.set_parse_math(False)
-
-
-def svg_text(fig) -> str:
-    literal_text(fig)
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def png_bytes(fig) -> bytes:
-    literal_text(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def quality_vs_cost(points: list[dict]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from suite.analysis import kendall
+from suite.analysis.ranks import kendall
 
 BOOTSTRAP_SEED = 0
 

@@ -8,15 +8,16 @@ from pathlib import Path
 import pandas as pd
 import rfc8785
 
+from suite.benchmarks import BENCHMARKS
+from suite.errors import ResultFileError
 from suite.metrics import HEADLINE
 from suite.results import ResultFile, read_result
+from suite.verify import find_files
 
 
 def find_result_files(roots: Iterable[str | Path]) -> list[Path]:
     """Every ``*.json`` under the given files or directories, sorted: the same files `suite verify`
     checks (one discovery for both, so no file is shown that verification did not see)."""
-    from suite.verify import find_files
-
     return find_files([Path(r) for r in roots])
 
 
@@ -58,8 +59,6 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
     """
     if frame.empty:
         return frame
-    from suite.benchmarks import BENCHMARKS
-
     keys = ["benchmark", "estimator", "family", "config", "sample", "sample_seed", "gt"]  # a sample run is its own row
     grouped = frame.groupby(keys, sort=False)
     table = grouped.agg(seeds=("seed", "count"), complete=("complete", "all"), partial=("partial", "any"),
@@ -83,8 +82,6 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
 
 def load_comparison(roots: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
     """Read every result file under ``roots``; return the comparison table and the rejected files with reasons."""
-    from suite.errors import ResultFileError
-
     results, rejected = [], []
     for path in find_result_files(roots):
         try:

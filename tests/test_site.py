@@ -6,7 +6,10 @@ import csv
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,7 +221,8 @@ def _accepted(nb201, name, ids, scores, *, seed=20, column="cifar10_test_200", s
 
 
 def _table(accepted, nb201, out, resamples=40):
-    from leaderboard.site import _benchmark_table, _group
+    from leaderboard.benchmark_page import _benchmark_table
+    from leaderboard.rows import _group
 
     groups = _group(accepted)
     (out / "plots").mkdir(parents=True, exist_ok=True)
@@ -226,7 +230,7 @@ def _table(accepted, nb201, out, resamples=40):
 
 
 def _render_index(table):
-    from leaderboard.site import environment
+    from leaderboard.render import environment
     from suite.metrics import HEADLINE
 
     return environment().get_template("index.html.j2").render(
@@ -299,7 +303,7 @@ def test_sample_rows_rank_only_within_their_sample_and_every_interval_is_on_the_
     {"environment": {"device": {"x": 1}, "device_name": None}},
 ])
 def test_free_form_provenance_shows_unknown_not_a_crash(provenance, nb201, tmp_path):
-    from leaderboard.site import _cost_hours, _device, _wall_text
+    from leaderboard.rows import _cost_hours, _device, _wall_text
 
     ids = nb201.arch_ids[:40]
     item = _accepted(nb201, "odd", ids, _noisy(nb201.ground_truth("cifar10_test_200", ids), 1.0, 1),
@@ -353,3 +357,14 @@ def test_one_hostile_accepted_file_cannot_break_the_build(signed_file, signers_f
     assert "malformed" in entry["skipped"]["forgetting"]
     index = (tmp_path / "site" / "index.html").read_text()
     assert "<td>?</td>" in index.split('id="sample-0-nb201"')[1]  # the cost is unknown, not 0 and not a crash
+
+
+def test_the_leaderboard_and_the_analyses_import_no_torch_and_no_estimator():
+    """The leaderboard reads result files: importing it (in a fresh interpreter) loads neither torch nor any
+    estimator; the analyses below it import nothing of the leaderboard."""
+    code = ("import sys; import suite.analysis.report; below = 'leaderboard' in sys.modules; "
+            "import leaderboard.site, leaderboard.collect, leaderboard.tables; "
+            "print(below, sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'estimators')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False []", out.stdout

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from suite.analysis.plots import csv_text
+from suite.plotting import plt, svg_text
 
 #: Columns of ``<stem>-forgetting.csv``. ``std``: sample standard deviation (ddof 1; empty for
 #: one value); quantiles interpolate linearly; ``frac_forgotten``: share of FV > 0.
@@ -62,11 +63,7 @@ def epoch_statistics(epoch: int, entry: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-
-
 def _box_plot(epochs: list[int], values: list[np.ndarray], title: str) -> str:
-    from leaderboard.plots import plt, svg_text
-
     fig, ax = plt.subplots(figsize=(max(3.6, 0.7 * len(epochs) + 2.0), 3.4))
     positions = list(range(1, len(epochs) + 1))
     ax.boxplot(values, positions=positions, widths=0.5, showmeans=True, whis=1.5,

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from suite.analysis import normalised_ranks
 from suite.analysis.plots import (SCATTER_PNG_ABOVE, bars_figure, series_figure, write_csv, write_figure,
                                   write_json)
+from suite.analysis.ranks import normalised_ranks
 from suite.metrics import compute_criteria
+from suite.plotting import plt
 
 #: Per benchmark, the columns that hold the same architectures' accuracy on different data sets.
 DATASET_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from suite.analysis import kendall
 from suite.analysis.plots import write_csv, write_figure, write_json
+from suite.analysis.ranks import kendall
+from suite.plotting import plt
 
 #: Histogram bins of the intra-level KDs: 20 equal bins over [-1, 1] (the last includes 1).
 KD_EDGES = np.linspace(-1.0, 1.0, 21)

@@ -19,7 +19,7 @@ mutant isomorphic to its own origin (an operation on a dead edge) is no pair. ``
 counts exact mutants only. Every ordered pair ``(i, j)`` appears once as ``a -> b`` and once as
 ``b -> a``.
 
-Files written (``stem`` prefixes each; plots through :mod:`leaderboard.plots`, byte-identical for
+Files written (``stem`` prefixes each; plots through :mod:`suite.plotting`, byte-identical for
 identical input):
 
 - ``<stem>-op-bias.csv``: one row per ordered op pair (:data:`PAIR_COLUMNS`).
@@ -41,10 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.colors import LogNorm
 
-from suite.analysis import worst_filled
 from suite.analysis.plots import csv_text
 from suite.errors import UsageError
+from suite.metrics import worst_filled
+from suite.plotting import plt, png_bytes, svg_text
 
 SIGNS = ("up", "down", "tie")
 #: Columns of ``<stem>-op-bias.csv`` (and keys of the JSON's ``pairs`` rows).
@@ -165,14 +167,8 @@ def _deltas(pairs: dict[str, np.ndarray], scores: np.ndarray, gt: np.ndarray) ->
     return dgt[finite], dscore[finite]
 
 
-
-
 def _pair_plot(a: str, b: str, row: dict[str, Any], dgt: np.ndarray, dscore: np.ndarray, scatter_limit: int) -> str:
     """SVG: dscore (y) against dGT (x) of the mutation pairs of ``a -> b``."""
-    from matplotlib.colors import LogNorm
-
-    from leaderboard.plots import plt, svg_text
-
     fig, ax = plt.subplots(figsize=(4.8, 3.8))
     if len(dgt) <= scatter_limit:
         ax.scatter(dgt, dscore, s=6, alpha=0.5, color="#1f77b4", linewidths=0)
@@ -199,8 +195,6 @@ def _pct(value: float | None) -> str:
 def _slot_plot(space: Any, ops: Sequence[str], titles: list[str], points: list[tuple[int, int, float, float]],
                raster: bool) -> str | bytes:
     """Score (x) against GT (y), one subplot per slot, one colour and marker per op (Fig 20)."""
-    from leaderboard.plots import plt, png_bytes, svg_text
-
     n_slots = len(titles)
     cols = max(1, math.ceil(math.sqrt(n_slots)))  # 6 slots: 2 x 3 as in the study; 16: 4 x 4
     rows = max(1, math.ceil(n_slots / cols))

@@ -1,6 +1,6 @@
 """Writers shared by the analyses: deterministic plots (SVG, PNG for large scatters), JSON and CSV.
 
-Plots go through :func:`leaderboard.plots.svg_text` / :func:`leaderboard.plots.png_bytes` (matplotlib
+Plots go through :func:`suite.plotting.svg_text` / :func:`suite.plotting.png_bytes` (matplotlib
 Agg, fixed SVG hash salt, no dates, no software tag), so the same input gives the same bytes.
 JSON is written with sorted keys and non-finite floats as ``null``; CSV through pandas (``\\n`` line
 ends, floats in Python's shortest round-trip form, undefined values empty). A text cell a spreadsheet
@@ -18,11 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from leaderboard.plots import png_bytes, svg_text
+from suite.plotting import plt, png_bytes, svg_text
 
 #: How a text cell starts when a spreadsheet would read it as a formula (OWASP, "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -39,6 +39,7 @@ from suite.analysis.plots import jsonable, write_json
 from suite import paths as suite_paths
 from suite.benchmarks import LoadedBenchmark, get_benchmark
 from suite.errors import SuiteError, UsageError
+from suite.progress import Progress
 from suite.results import ResultFile, decode_scores, read_result
 
 INDEX_VERSION = 1
@@ -84,7 +85,7 @@ def safe_part(name: str) -> str:
     """``name`` as one path component that stays where it is put.
 
     A plain name (:data:`PLAIN_PART`) is kept; anything else (``..``, ``/``, a leading dot, other
-    characters) becomes the site's slug (``leaderboard.site._slug``): lower case, other characters
+    characters) becomes the site's slug (``leaderboard.rows._slug``): lower case, other characters
     as ``_``, at most 40, outer dots stripped, then ``-`` and 8 hex digits of the name's sha256, so
     two different names do not share a slug.
     """
@@ -158,8 +159,6 @@ def analyze(paths: Iterable[str | Path], out_dir: str | Path, data_dir: str | Pa
     entries = []
     meter = None
     if progress != "none" and len(items) >= PROGRESS_FROM:
-        from suite.progress import Progress
-
         meter = Progress(total=len(items), desc="analyze", mode=progress, unit="result")
     try:
         for (path, result), column, rel in zip(items, columns, dirs):

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.analysis import kendall, normalised_ranks, worst_filled
-from suite.metrics import predicted_order
 from suite.analysis.plots import series_figure, write_csv, write_figure, write_json
+from suite.analysis.ranks import kendall, normalised_ranks
+from suite.metrics import predicted_order, worst_filled
 
 N_GROUPS = 5
 #: How many of the best-scored architectures ``top_flops_rank`` follows.

@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from suite.analysis import worst_filled
 from suite.analysis.plots import series_figure, write_csv, write_figure, write_json
-from suite.metrics import compute_criteria
+from suite.metrics import compute_criteria, worst_filled
 
 #: What the trend plot shows: (panel label, criteria). The data files hold every criterion.
 TREND_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
