@@ -71,7 +71,8 @@ def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def plateau_schedule(optimizer: torch.optim.Optimizer, settings: TrainSettings) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
+def plateau_schedule(optimizer: torch.optim.Optimizer,
+                     settings: TrainSettings) -> torch.optim.lr_scheduler.ReduceLROnPlateau:
     """The recipe's ReduceLROnPlateau on the epoch's mean training loss."""
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=settings.plateau_factor,
                                                       patience=settings.plateau_patience)
