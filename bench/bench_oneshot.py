@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from estimators.one_shot.sampling import Sampler
 from estimators.one_shot.scoring import os_values
-from suite.spaces.nb201_network import Nb201Network
-from suite.spaces.nb201_supernet import Nb201Supernet
+from suite.spaces.nb201.network import Nb201Network
+from suite.spaces.nb201.supernet import Nb201Supernet
 
 
 def _sync(device: torch.device) -> None:

@@ -20,7 +20,8 @@ import torch
 
 from estimators.one_shot.sampling import Sampler
 from estimators.one_shot.scoring import os_values
-from estimators.one_shot.trainer import SupernetTrainer, TrainSettings
+from estimators.one_shot.settings import TrainSettings
+from estimators.one_shot.trainer import SupernetTrainer
 from suite import paths
 from suite.provenance import apply_determinism
 

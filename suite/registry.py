@@ -17,7 +17,7 @@ from suite.errors import UsageError
 ENTRY_POINT_GROUP = "nas_suite.estimators"
 #: Modules of the in-tree estimators; importing them runs their ``@register_estimator`` decorators.
 BUILTIN_MODULES: tuple[str, ...] = (
-    "estimators.baselines", "estimators.reference", "estimators.zero_shot", "estimators.one_shot", "estimators.one_shot.closenet",
+    "estimators.baselines", "estimators.reference", "estimators.zero_shot", "estimators.one_shot", "estimators.closenet",
 )
 
 _REGISTRY: dict[str, type] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -10,15 +11,24 @@ import torch
 from test_one_shot import TINY, FakeCifar
 from test_one_shot import _train as train_or_crash
 
+from estimators.closenet.curriculum import CloseCurriculum
+from estimators.closenet.gates import straight_through_gumbel
+from estimators.closenet.nb201 import Nb201CloseCell, Nb201CloseSupernet
+from estimators.closenet.supernets import build_close_supernet, close_supernet
 from estimators.one_shot.trainer import SupernetTrainer
 from suite.errors import UsageError
 from suite.spaces.nb201 import NB201, OPS, Nb201Arch, sample_archs
-from suite.spaces.nb201_close import Nb201CloseCell, Nb201CloseSupernet, straight_through_gumbel
-from suite.spaces.nb201_supernet import Nb201Supernet
+from suite.spaces.nb201.supernet import Nb201Supernet
 
 SMALL_GATE = {"op_dim": 8, "node_dim": 8, "hidden_dim": 8, "layer_dims": (8, 8), "mlp_hidden": 16}
-CLOSE = dataclasses.replace(TINY, epochs=4, snapshot_epochs=(1, 2, 3, 4), temporal_ensemble=1,
-                            close_curriculum=(1, 2, 4), close_restart=3)
+CLOSE = dataclasses.replace(TINY, epochs=4, snapshot_epochs=(1, 2, 3, 4), temporal_ensemble=1)
+CURRICULUM = CloseCurriculum((1, 2, 4), restart=3)
+
+
+def _close_trainer(curriculum=CURRICULUM) -> dict:
+    """The trainer options of a CLOSENet training: its builder and its curriculum."""
+    return {"build": functools.partial(build_close_supernet, max_blocks=curriculum.max_blocks),
+            "curriculum": curriculum}
 
 
 def _close(**options) -> Nb201CloseSupernet:
@@ -101,9 +111,9 @@ def test_training_routes_through_the_gate_and_scoring_through_its_argmax():
     assert len(close.routing(arch)) == 6 and max(close.routing(arch)) < 3
 
 
-def _train(tmp_path, settings=CLOSE, fail_at=None, name="run"):
+def _train(tmp_path, settings=CLOSE, fail_at=None, name="run", curriculum=CURRICULUM):
     """test_one_shot's crash-and-resume trainer (seed 2020) on CLOSENet settings."""
-    return train_or_crash(tmp_path, settings, fail_at=fail_at, name=name)
+    return train_or_crash(tmp_path, settings, fail_at=fail_at, name=name, **_close_trainer(curriculum))
 
 
 def _settings(**changes):
@@ -127,8 +137,8 @@ def test_blocks_appear_exactly_at_the_scheduled_epochs(tmp_path, monkeypatch):
 
 def test_the_restart_resets_momentum_and_learning_rate(tmp_path):
     trainer = SupernetTrainer(_settings(epochs=3, snapshot_epochs=(3,)), seed=20, cifar=FakeCifar,
-                              device=torch.device("cpu"), work_root=None)
-    model = trainer.settings.build_supernet()
+                              device=torch.device("cpu"), work_root=None, **_close_trainer())
+    model = trainer.build_supernet()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
     for p in model.parameters():
@@ -136,10 +146,10 @@ def test_the_restart_resets_momentum_and_learning_rate(tmp_path):
     optimizer.step()
     scheduler.step(1.0), scheduler.step(2.0)  # one bad epoch: lr halves
     assert optimizer.param_groups[0]["lr"] == 0.025 and optimizer.state
-    trainer._start_close_epoch(3, model, optimizer, scheduler, last_loss=2.0)
+    trainer._start_epoch(3, model, optimizer, scheduler, last_loss=2.0)
     assert optimizer.param_groups[0]["lr"] == 0.05 and not optimizer.state
     assert scheduler.best == 2.0 and scheduler.num_bad_epochs == 0
-    trainer._start_close_epoch(4, model, optimizer, scheduler, last_loss=2.0)  # not a restart epoch
+    trainer._start_epoch(4, model, optimizer, scheduler, last_loss=2.0)  # not a restart epoch
     assert int(model.level) == 3
 
 
@@ -168,7 +178,7 @@ def test_config_errors_are_one_line_usage_errors():
     assert all(estimator.supports(s) for s in ("nb201", "nb301", "nds-resnet", "nds-resnexta"))
     assert not estimator.supports("nb101-1shot1-3")
     estimator.bind_space("nb201")
-    assert estimator.config.batch_size == 256 and estimator.settings.close_curriculum == (1, 201, 401, 601, 801)
+    assert estimator.config.batch_size == 256 and estimator.curriculum.epochs == (1, 201, 401, 601, 801)
     assert cls(batch_size=512).config.batch_size == 512
 
 
@@ -191,7 +201,7 @@ def test_closenet_runs_through_the_runner(data_dir, cache_dir, cifar, tmp_path):
 def test_the_close_cell_holds_one_op_set_per_block():
     cell = Nb201CloseCell(4, 5, bn_affine=False, track_running_stats=True)
     assert len(cell.blocks) == 5 and all(set(block) == set(OPS) for block in cell.blocks)
-    assert NB201.build_close_supernet(max_blocks=2, init_channels=4, cells_per_stage=1).max_blocks == 2
+    assert close_supernet(NB201, max_blocks=2, init_channels=4, cells_per_stage=1).max_blocks == 2
 
 
 # --- NDS: positional grouping ----------------------------------------------------------------------
@@ -211,7 +221,7 @@ def _nds_close(name: str, max_blocks: int):
     from suite.spaces import get_space
 
     torch.manual_seed(0)
-    return get_space(name).build_close_supernet(max_blocks, max_widths=(16, 16, 16), stem_channels=8)
+    return close_supernet(get_space(name), max_blocks, max_widths=(16, 16, 16), stem_channels=8)
 
 
 @pytest.mark.parametrize("name", ["nds-resnet", "nds-resnexta"])
@@ -249,13 +259,13 @@ def test_nds_closenet_takes_the_study_curriculum():
 
     estimator = get_estimator_class("closenet")()
     estimator.bind_space("nds-resnet")
-    settings = estimator.settings
-    assert len(settings.close_curriculum) == 17 and settings.blocks_at(1) == 9 and settings.blocks_at(201) == 11
-    assert settings.blocks_at(801) == 17 and settings.batch_size == 128 and settings.weight_decay == 5e-5
+    settings, curriculum = estimator.settings, estimator.curriculum
+    assert len(curriculum.epochs) == 17 and curriculum.blocks_at(1) == 9 and curriculum.blocks_at(201) == 11
+    assert curriculum.blocks_at(801) == 17 and settings.batch_size == 128 and settings.weight_decay == 5e-5
     estimator = get_estimator_class("closenet")()
     estimator.bind_space("nds-resnexta")
-    assert estimator.settings.blocks_at(1) == 9 and estimator.settings.blocks_at(1000) == 13
-    net = estimator.settings.build_supernet()  # the full-size bank: 1 + 13 blocks per stage
+    assert estimator.curriculum.blocks_at(1) == 9 and estimator.curriculum.blocks_at(1000) == 13
+    net = estimator.build_supernet()  # the full-size bank: 1 + 13 blocks per stage
     assert net.max_blocks == 13 and len(net.stages[0]) == 14
 
 
@@ -267,7 +277,7 @@ def _nb301_close(max_blocks=3):
 
     torch.manual_seed(0)
     gate = {"op_dim": 8, "node_dim": 8, "hidden_dim": 8, "layer_dims": (8, 8), "mlp_hidden": 16}
-    return NB301.build_close_supernet(max_blocks=max_blocks, init_channels=4, layers=3, gate_options=gate)
+    return close_supernet(NB301, max_blocks=max_blocks, init_channels=4, layers=3, gate_options=gate)
 
 
 def test_nb301_closenet_shares_one_block_routes_and_inherits():
@@ -298,10 +308,10 @@ def test_nb301_closenet_shares_one_block_routes_and_inherits():
 
 
 def test_a_locked_block_keeps_its_initialisation_until_it_is_unlocked(tmp_path):
-    settings = _settings(epochs=3, snapshot_epochs=(2, 3), close_curriculum=(1, 3), close_restart=0)
-    trainer = _train(tmp_path, settings)
+    settings = _settings(epochs=3, snapshot_epochs=(2, 3))
+    trainer = _train(tmp_path, settings, curriculum=CloseCurriculum((1, 3), restart=0))
     torch.manual_seed(2020)  # the trainer's init
-    init = settings.build_supernet().state_dict()
+    init = trainer.build_supernet().state_dict()
     at2, at3 = trainer.snapshot_weights("epoch-2"), trainer.snapshot_weights("epoch-3")
     key = "layers.0.blocks.1.nor_conv_3x3.1.weight"
     assert torch.equal(at2[key], init[key])  # weight decay and momentum did not touch it while locked

@@ -13,10 +13,11 @@ import torch
 from test_one_shot import TINY, FakeCifar, _run
 from test_one_shot import _train as train_or_crash
 
-import estimators.one_shot.trainer as trainer_module
+import estimators.one_shot.forgetting as forgetting_module
 from estimators.one_shot import OneShotEstimator
 from estimators.one_shot.sampling import Sampler
-from estimators.one_shot.trainer import FORGETTING_FILE, SupernetTrainer
+from estimators.one_shot.forgetting import FORGETTING_FILE
+from estimators.one_shot.trainer import SupernetTrainer
 from suite.analysis.forgetting import STAT_COLUMNS, forgetting_analysis
 from suite.errors import UsageError
 from suite.estimator import RunContext
@@ -73,7 +74,7 @@ def test_the_measurement_changes_no_weight_and_the_test_can_tell(trained, tmp_pa
         with torch.no_grad():
             return np.array([[float((model(x, a).argmax(1) == y).double().mean()) for x, y in batches] for a in archs])
 
-    monkeypatch.setattr(trainer_module, "os_values", careless)
+    monkeypatch.setattr(forgetting_module, "os_values", careless)
     spoiled = train_or_crash(tmp_path, MEASURED, name="careless")
     assert not _same_weights(plain, spoiled)
 

@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from suite import paths
 from suite.spaces import nb101 as m
 from suite.spaces.nb101 import NB101, NB101_SPACE3, OPS, Nb101Arch, from_matrix_ops
-from suite.spaces.nb101_network import Nb101Cell, Nb101Network
-from suite.spaces.nb101_supernet import Nb101Supernet
-from suite.spaces.nb201_network import count_flops, count_parameters
+from suite.spaces.nb101 import space3 as space3_module
+from suite.spaces.nb101.network import Nb101Cell, Nb101Network
+from suite.spaces.nb101.supernet import Nb101Supernet
+from suite.spaces.nb201.network import count_flops, count_parameters
 
 # The README / notebook cell of google-research/nasbench, and the representative the dataset stores
 # for it (NASBench.ipynb output: module_adjacency, module_operations, trainable_parameters 2694282).
@@ -135,7 +136,7 @@ def test_nb101_sampling_is_seeded_and_valid():
 
 
 def test_space3_enumeration_counts():
-    structures, paper = m._space3_structures()
+    structures, paper = space3_module._space3_structures()
     assert len(list(m.iter_space3_wirings())) == 5400
     assert len(structures) == 876 and paper == 135_900  # the paper says 363,648: see the report
     cells = m.space3_cells()

@@ -22,7 +22,7 @@ from suite.spaces.nb201 import (
     param_count,
     parse_arch,
 )
-from suite.spaces.nb201_network import (
+from suite.spaces.nb201.network import (
     Nb201Cell,
     Nb201Network,
     count_flops,

@@ -15,7 +15,7 @@ from torch import nn
 
 from suite import paths
 from suite.spaces import nb301
-from suite.spaces.nb201_network import count_flops, count_parameters
+from suite.spaces.nb201.network import count_flops, count_parameters
 from suite.spaces.nb301 import (
     NB301,
     OPS,
@@ -31,8 +31,8 @@ from suite.spaces.nb301 import (
     sample_archs,
     to_compact,
 )
-from suite.spaces.nb301_network import FactorizedReduce, Nb301Cell, Nb301Network
-from suite.spaces.nb301_supernet import Nb301Supernet
+from suite.spaces.nb301.network import FactorizedReduce, Nb301Cell, Nb301Network
+from suite.spaces.nb301.supernet import Nb301Supernet
 
 # DARTS_V2 of quark0/darts cnn/genotypes.py (the genotype of the DARTS paper's CIFAR-10 result).
 DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "

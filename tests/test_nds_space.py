@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suite.spaces import nds
-from suite.spaces.nb201_network import count_flops, count_parameters
+from suite.spaces.nb201.network import count_flops, count_parameters
 from suite.spaces.nds import (
     NDS_RESNET,
     NDS_RESNEXTA,
@@ -24,8 +24,9 @@ from suite.spaces.nds import (
     param_count,
     relu_count,
 )
-from suite.spaces.nds_network import NdsNetwork
-from suite.spaces.nds_supernet import grouped_slice
+from suite.spaces.nds import counts
+from suite.spaces.nds.network import NdsNetwork
+from suite.spaces.nds.supernet import grouped_slice
 
 SPACES = [NDS_RESNET, NDS_RESNEXTA]
 _three = lambda choices: st.tuples(*[st.sampled_from(choices)] * 3)  # noqa: E731
@@ -236,7 +237,7 @@ def test_costs_are_fast():
     archs = NDS_RESNEXTA.sample(np.random.default_rng(2), 2000) + NDS_RESNET.sample(np.random.default_rng(2), 2000)
     start = time.perf_counter()
     for arch in archs:
-        nds._param_count(arch), nds._flop_count(arch)  # uncached
+        counts._param_count(arch), counts._flop_count(arch)  # uncached
     assert (time.perf_counter() - start) / len(archs) < 0.005
 
 

@@ -12,11 +12,13 @@ from scipy import stats
 from estimators.one_shot import OneShotEstimator
 from estimators.one_shot.sampling import Sampler, deiso_classes
 from estimators.one_shot.scoring import os_values
-from estimators.one_shot.trainer import SupernetTrainer, TrainSettings, average_weights
+from estimators.one_shot.settings import TrainSettings
+from estimators.one_shot.snapshots import average_weights
+from estimators.one_shot.trainer import SupernetTrainer
 from suite.errors import UsageError
 from suite.spaces.nb201 import EDGES, OPS, Nb201Arch, canonical_form, enumerate_archs, has_conv_on_path, sample_archs
-from suite.spaces.nb201_network import Nb201Network
-from suite.spaces.nb201_supernet import Nb201SuperCell, Nb201Supernet
+from suite.spaces.nb201.network import Nb201Network
+from suite.spaces.nb201.supernet import Nb201SuperCell, Nb201Supernet
 
 TINY = TrainSettings(epochs=3, snapshot_epochs=(2, 3), train_images=48, batch_size=16, init_channels=4,
                      cells_per_stage=1, sampling="uniform", temporal_ensemble=2)
@@ -124,10 +126,11 @@ def test_deiso_sampling_is_uniform_over_classes_and_uniform_is_not():
     assert stats.chisquare(counts).pvalue < 1e-12  # the test can tell: uniform cells favour big classes
 
 
-def _train(tmp_path, settings=TINY, fail_at=None, name="run"):
-    """Train TINY in ``tmp_path/name``; ``fail_at``: raise at the n-th sampler draw (a crash)."""
+def _train(tmp_path, settings=TINY, fail_at=None, name="run", **options):
+    """Train TINY in ``tmp_path/name``; ``fail_at``: raise at the n-th sampler draw (a crash);
+    ``options``: the trainer's builder and curriculum (CLOSENet's tests)."""
     trainer = SupernetTrainer(settings, seed=2020, cifar=FakeCifar, device=torch.device("cpu"),
-                              work_root=tmp_path / name, checkpoint_every=2)
+                              work_root=tmp_path / name, checkpoint_every=2, **options)
     if fail_at is not None:
         draws = {"n": 0}
         original = Sampler.draw

@@ -17,7 +17,7 @@ from estimators.zero_shot.vote import copeland_scores
 from suite.cli import main
 from suite.results import read_result
 from suite.spaces.nb201 import NB201, enumerate_archs, param_count, parse_arch
-from suite.spaces.nb201_network import count_parameters
+from suite.spaces.nb201.network import count_parameters
 
 ALL = list(M.ALL_MEASURES)
 ARCH_A = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|")

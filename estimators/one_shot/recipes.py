@@ -1,7 +1,7 @@
 """The released supernet-training recipe of each space (FACTS.md, "One-shot estimator").
 
 A run on a space takes these values for every option the user did not set; NB201's are the
-defaults of :class:`~estimators.one_shot.trainer.TrainOptions`. SGD momentum 0.9, clip 5 and
+defaults of :class:`~estimators.one_shot.settings.TrainOptions`. SGD momentum 0.9, clip 5 and
 ReduceLROnPlateau(0.5, 30) are common to all. ``init_channels`` and ``cells_per_stage`` are the
 channel and layer proxies in the space's own terms (see :func:`supernet_options`); 0 means the
 space has no such knob (NDS networks take their depth from the architecture).

@@ -41,6 +41,7 @@ from suite.benchmarks import LoadedBenchmark, get_benchmark
 from suite.errors import SuiteError, UsageError
 from suite.progress import Progress
 from suite.results import ResultFile, decode_scores, read_result
+from suite.spaces import OpSlotSpace
 
 INDEX_VERSION = 1
 #: A path component kept as it is: letters, digits, ``_``, ``.``, ``-``; no leading dot; at most 80 characters.
@@ -309,7 +310,7 @@ def _analyze_one(path: Path, result: ResultFile, bench: LoadedBenchmark, column:
 
     # 5. operation-level bias and multi-model forgetting (suite.analysis.op_bias / .forgetting)
     space = bench.spec.space
-    if hasattr(space, "op_slots"):
+    if isinstance(space, OpSlotSpace):
         archs = [bench.archs[p] for p in pos]
         done("op_bias", op_bias_analysis(space, archs, scores[-1], gt, res_dir, stem))
     else:

@@ -1,16 +1,23 @@
-"""The interface every search space offers to benchmarks and estimators."""
+"""The interfaces a search space offers to benchmarks, estimators and analyses (typed protocols)."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # annotations only: the interface itself imports no torch
+    from torch import nn
 
 
+@runtime_checkable
 class SearchSpace(Protocol):
-    """What an estimator may ask of a space. Architectures are immutable and hashable."""
+    """What an estimator may ask of a space. Architectures are immutable and hashable.
+
+    Every space in :data:`suite.spaces.SPACE_OBJECTS` satisfies it (``isinstance`` checks that
+    the members exist, not their signatures; the tests check both).
+    """
 
     name: str
 
@@ -31,10 +38,29 @@ class SearchSpace(Protocol):
 
     def build_supernet(self, **options: Any) -> nn.Module:
         """A randomly initialised supernet whose ``subnet(arch)`` is a standalone network of ``arch``
-        holding copies of the supernet's weights (optional: spaces without one omit it)."""
+        holding copies of the supernet's weights."""
 
     def param_count(self, arch: Any) -> int:
         """Parameters of the standalone network, as the benchmark counts them."""
 
     def flop_count(self, arch: Any) -> int:
         """Multiply-accumulates of one input through the standalone network."""
+
+
+@runtime_checkable
+class OpSlotSpace(SearchSpace, Protocol):
+    """A space whose architectures are operations in slots (cell edges or vertices): what the
+    operation-level analyses (:mod:`suite.analysis.op_bias`) mutate. NDS spaces, whose choices are
+    depths and widths, are not one."""
+
+    def op_slots(self, arch: Any) -> tuple[str, ...]:
+        """The operation at each mutable position of ``arch``."""
+
+    def slot_names(self, arch: Any) -> tuple[str, ...]:
+        """A label for each position of :meth:`op_slots`."""
+
+    def candidate_ops(self) -> tuple[str, ...]:
+        """The operations a slot may hold."""
+
+    def with_op(self, arch: Any, slot: int, op: str) -> Any:
+        """``arch`` with the operation of ``slot`` replaced by ``op`` (UsageError for a bad slot or op)."""

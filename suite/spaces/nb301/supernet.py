@@ -2,10 +2,10 @@
 
 Each cell position holds its two preprocessing blocks (their shapes do not depend on the
 genotype: the concat is always nodes 2..5) and, for each of the 14 edges ``input j -> node k``
-(:data:`~suite.spaces.nb301.EDGES`), one module per operation (7). A genotype picks, per pair
+(:data:`~suite.spaces.nb301.arch.EDGES`), one module per operation (7). A genotype picks, per pair
 ``(op, j)`` feeding node k, the module ``edges[edge_index(j, k)][op]``; the stem and classifier
 are shared. :meth:`Nb301Supernet.subnet` returns the standalone
-:class:`~suite.spaces.nb301_network.Nb301Network` of a genotype holding copies of these weights,
+:class:`~suite.spaces.nb301.network.Nb301Network` of a genotype holding copies of these weights,
 so it computes exactly what ``forward(x, arch)`` computes.
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb301 import EDGES, OPS, Nb301Arch, Pair, edge_index
-from suite.spaces.nb301_network import (
+from suite.spaces.nb301.arch import EDGES, OPS, Nb301Arch, Pair, edge_index
+from suite.spaces.nb301.network import (
     Nb301Network,
     build_skeleton,
     cell_forward,

@@ -5,14 +5,14 @@ Every cell position holds, for each bank slot t = 1..5, one conv-BN-ReLU per con
 input per slot t and for the output (``projections["out"]``), also at width c_out.
 An architecture whose vertex t is w channels wide uses the FIRST w output (and input) channels of
 those weights and BN entries ("channels taken as the first w of the widest"), so
-:meth:`Nb101Supernet.subnet` is the standalone :class:`~suite.spaces.nb101_network.Nb101Network`
+:meth:`Nb101Supernet.subnet` is the standalone :class:`~suite.spaces.nb101.network.Nb101Network`
 whose tensors are slices of the bank, and ``forward(x, arch)`` computes exactly what that network
 computes.
 
 Which slot a vertex of the pruned cell uses (``share_by``):
 
 - ``"space3-node"`` (NAS-Bench-1shot1 space 3, as the study's supernet): the vertex's 1shot1 node
-  (:func:`~suite.spaces.nb101.space3_nodes`: 1-input vertices on nodes 1-3, 2-input ones on nodes
+  (:func:`~suite.spaces.nb101.space3.space3_nodes`: 1-input vertices on nodes 1-3, 2-input ones on nodes
   4-5), so a node keeps its weights whichever other nodes are pruned as loose ends. Sharing by
   pruned index instead would hand node 3's weights to node 1 whenever nodes 1-2 are loose ends.
 - ``"vertex"`` (the whole NB101 space, which has no fixed nodes): the pruned vertex index.
@@ -28,8 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from suite.spaces.nb101 import CONV1X1, CONV3X3, MAX_VERTICES, MAXPOOL3X3, Nb101Arch, space3_nodes, vertex_channels
-from suite.spaces.nb101_network import ConvBnRelu, Nb101Network, build_skeleton, cell_forward
+from suite.spaces.nb101.arch import CONV1X1, CONV3X3, MAX_VERTICES, MAXPOOL3X3, Nb101Arch
+from suite.spaces.nb101.counts import vertex_channels
+from suite.spaces.nb101.network import ConvBnRelu, Nb101Network, build_skeleton, cell_forward
+from suite.spaces.nb101.space3 import space3_nodes
 from suite.spaces.weight_bank import WeightBank
 
 _INTERIOR = range(1, MAX_VERTICES - 1)

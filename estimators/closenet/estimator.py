@@ -1,19 +1,26 @@
 """CLOSENet (``closenet``): the one-shot estimator with a curriculum on the sharing extent.
 
 The supernet's cells hold GLOW blocks (complete sets of candidate-op weights) that a learned gate
-routes each edge to (:mod:`suite.spaces.nb201_close`). Training starts with one block per cell and
-unlocks one more at each curriculum epoch, the new block inheriting its parent's weights; the
-optimizer and the LR schedule restart once. Everything else (training loop, resume, snapshots,
-scoring, result files) is the vanilla one-shot estimator's.
+routes each edge to (:mod:`estimators.closenet.nb201`, :mod:`~estimators.closenet.nb301`; the NDS
+version shares blocks by position, :mod:`~estimators.closenet.nds`). Training starts with one block
+per cell and unlocks one more at each curriculum epoch, the new block inheriting its parent's
+weights; the optimizer and the LR schedule restart once (:mod:`estimators.closenet.curriculum`).
+Everything else (training loop, resume, snapshots, scoring, result files) is the vanilla one-shot
+estimator's: this one hands the trainer its own supernet builder (:mod:`estimators.closenet.supernets`)
+and its curriculum.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from estimators.one_shot import OneShotConfig, OneShotEstimator
+from estimators.closenet.curriculum import CloseCurriculum
+from estimators.closenet.supernets import BUILDERS, build_close_supernet
+from estimators.one_shot.estimator import OneShotConfig, OneShotEstimator
+from estimators.one_shot.settings import SupernetBuilder
 from suite.errors import UsageError
 from suite.registry import register_estimator
 
@@ -82,8 +89,12 @@ class CloseNetEstimator(OneShotEstimator):
         if c.score not in ("acc", "loss"):
             raise UsageError("closenet: score must be acc or loss (zero-shot measures on CLOSENet weights are "
                              "not defined yet)")
-        self.settings = dataclasses.replace(self.settings, close_curriculum=curriculum,
-                                            close_restart=c.restart_epoch)
+        self.curriculum = CloseCurriculum(curriculum, c.restart_epoch)
+
+    def supernet_builder(self) -> SupernetBuilder:
+        """The space's CLOSENet (:func:`~estimators.closenet.supernets.build_close_supernet`), one
+        GLOW block per curriculum entry."""
+        return functools.partial(build_close_supernet, max_blocks=self.curriculum.max_blocks)
 
     def supports(self, space_name: str) -> bool:
-        return space_name in ("nb201", "nb301", "nds-resnet", "nds-resnexta")
+        return space_name in BUILDERS

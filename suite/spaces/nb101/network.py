@@ -4,7 +4,7 @@ Layout: 3x3 conv-BN-ReLU stem (C channels) -> 3 stacks of 3 cells; before stacks
 max-pool (stride 2) and the channels double -> global mean pool -> linear classifier. Official
 size C = 128 (``stem_filter_size``); the suite's protocol C = 16.
 
-Inside a cell (``build_module``): vertex widths by :func:`~suite.spaces.nb101.vertex_channels`;
+Inside a cell (``build_module``): vertex widths by :func:`~suite.spaces.nb101.counts.vertex_channels`;
 vertex t sums the outputs of its interior parents (first ``width`` channels: "truncation") and,
 when the input feeds it, a 1x1 conv-BN-ReLU projection of the cell input; then applies its op
 (conv-BN-ReLU keeps the width, max-pool 3x3 stride 1 too). The cell output concatenates the
@@ -21,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb101 import CONV1X1, CONV3X3, MAXPOOL3X3, Nb101Arch, stack_widths, vertex_channels
+from suite.spaces.nb101.arch import CONV1X1, CONV3X3, MAXPOOL3X3, Nb101Arch
+from suite.spaces.nb101.counts import stack_widths, vertex_channels
 
 
 class ConvBnRelu(nn.Sequential):

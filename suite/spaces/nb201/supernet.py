@@ -3,7 +3,7 @@
 The study scores zero-shot estimators on "a sub-network of a randomly initialised supernet".
 :class:`Nb201Supernet` holds one module per (cell, edge, operation) plus the shared stem,
 reduction blocks and head; :meth:`Nb201Supernet.subnet` returns the standalone
-:class:`~suite.spaces.nb201_network.Nb201Network` of an architecture whose weights are copies of
+:class:`~suite.spaces.nb201.network.Nb201Network` of an architecture whose weights are copies of
 the supernet's. Two architectures that share an operation on an edge therefore start from the
 same weights, and a sub-network does not depend on which architectures were built before it.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb201 import OPS, Nb201Arch
-from suite.spaces.nb201_network import Nb201Network, build_skeleton, cell_forward, make_op
+from suite.spaces.nb201.arch import OPS, Nb201Arch
+from suite.spaces.nb201.network import Nb201Network, build_skeleton, cell_forward, make_op
 from suite.spaces.weight_bank import WeightBank
 
 

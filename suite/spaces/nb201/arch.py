@@ -1,4 +1,6 @@
-"""The NAS-Bench-201 cell space: 4 nodes, 6 edges, 5 operations, 5**6 = 15,625 cells.
+"""NB201 cells: the type, strings, enumeration, canonical form and costs (torch-free).
+
+The NAS-Bench-201 cell space: 4 nodes, 6 edges, 5 operations, 5**6 = 15,625 cells.
 
 An architecture is the tuple of the operations on the edges, in the order of the benchmark's
 cell string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: edges (0->1), (0->2), (1->2), (0->3),
@@ -199,86 +201,3 @@ def relu_count(arch: Nb201Arch, cells_per_stage: int = 5) -> int:
     cells, two per reduction block, one before the classifier."""
     convs = sum(op in ("nor_conv_1x1", "nor_conv_3x3") for op in arch.ops)
     return 3 * cells_per_stage * convs + 2 * 2 + 1
-
-
-class Nb201Space:
-    """The NB201 space behind the :class:`~suite.spaces.base.SearchSpace` interface."""
-
-    name = "nb201"
-
-    def parse(self, text: str) -> Nb201Arch:
-        return parse_arch(text)
-
-    def format(self, arch: Nb201Arch) -> str:
-        return format_arch(arch)
-
-    def canonical(self, arch: Nb201Arch) -> str:
-        return canonical_form(arch)
-
-    def sample(self, rng: np.random.Generator, n: int) -> list[Nb201Arch]:
-        return sample_archs(rng, n)
-
-    def build_network(self, arch: Nb201Arch, **options):
-        """Options: those of :class:`~suite.spaces.nb201_network.Nb201Network`."""
-        from suite.spaces.nb201_network import Nb201Network
-
-        return Nb201Network(arch, **options)
-
-    def build_supernet(self, **options):
-        """The weight bank of every candidate op; ``.subnet(arch)`` gives a network sharing its weights.
-
-        Options: those of :class:`~suite.spaces.nb201_supernet.Nb201Supernet`.
-        """
-        from suite.spaces.nb201_supernet import Nb201Supernet
-
-        return Nb201Supernet(**options)
-
-    def build_close_supernet(self, **options):
-        """CLOSENet: cells of GLOW blocks routed by a learned gate.
-
-        Options: those of :class:`~suite.spaces.nb201_close.Nb201CloseSupernet`.
-        """
-        from suite.spaces.nb201_close import Nb201CloseSupernet
-
-        return Nb201CloseSupernet(**options)
-
-    def param_count(self, arch: Nb201Arch) -> int:
-        return param_count(arch)
-
-    def flop_count(self, arch: Nb201Arch) -> int:
-        return flop_count(arch)
-
-    def relu_count(self, arch: Nb201Arch) -> int:
-        return relu_count(arch)
-
-    # -- operation slots (op-level analyses: mutate one operation) ------------------------------
-    def op_slots(self, arch: Nb201Arch) -> tuple[str, ...]:
-        """The operation at each mutable position: the 6 edges, in :data:`EDGES` order."""
-        return tuple(arch.ops)
-
-    def slot_names(self, arch: Nb201Arch) -> tuple[str, ...]:
-        """Labels of :meth:`op_slots`' positions, ``edge <to><-<from>`` (the same for every cell)."""
-        return tuple(f"edge {to}<-{src}" for src, to in EDGES)
-
-    def candidate_ops(self) -> tuple[str, ...]:
-        """The operations a slot may hold."""
-        return OPS
-
-    def with_op(self, arch: Nb201Arch, slot: int, op: str) -> Nb201Arch:
-        """``arch`` with the operation of slot ``slot`` (an edge) replaced by ``op``.
-
-        Raises:
-            UsageError: a slot outside 0..5 or an unknown operation (one line).
-        """
-        from suite.errors import UsageError
-
-        if isinstance(slot, bool) or not isinstance(slot, (int, np.integer)) or not 0 <= slot < len(EDGES):
-            raise UsageError(f"NB201 slot {slot!r} is not an edge position 0..{len(EDGES) - 1}")
-        if op not in OPS:
-            raise UsageError(f"unknown NB201 operation {op!r}; expected one of {', '.join(OPS)}")
-        ops = list(arch.ops)
-        ops[int(slot)] = op
-        return Nb201Arch(tuple(ops))
-
-
-NB201 = Nb201Space()

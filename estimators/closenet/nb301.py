@@ -1,6 +1,6 @@
 """CLOSENet on NB301 (DARTS cells): GLOW blocks per cell, routed by a learned gate.
 
-As on NB201 (:mod:`suite.spaces.nb201_close`): each cell holds up to ``max_blocks`` GLOW blocks,
+As on NB201 (:mod:`estimators.closenet.nb201`): each cell holds up to ``max_blocks`` GLOW blocks,
 one complete set of the 7 DARTS ops each; the 8 edges of a cell (the genotype's pairs) are routed to
 blocks by a gate, with the gate-weighted sum of the unlocked blocks' outputs in training and the
 argmax block at scoring. A reduction cell holds a second set of blocks with stride 2, used by the
@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from suite.spaces.nb301 import N_INTERMEDIATE, OPS, Nb301Arch
-from suite.spaces.nb301_network import Nb301Network, build_skeleton, cell_forward, make_op, make_preprocess
-from suite.spaces.nb201_close import GatedEdge, add_gate_layers, straight_through_gumbel
+from estimators.closenet.gates import GatedEdge, add_gate_layers, straight_through_gumbel
+from suite.spaces.nb301.arch import N_INTERMEDIATE, OPS, Nb301Arch
+from suite.spaces.nb301.network import Nb301Network, build_skeleton, cell_forward, make_op, make_preprocess
 
 N_CELL_NODES = 2 + N_INTERMEDIATE
 
@@ -116,7 +116,7 @@ class Nb301CloseSupernet(nn.Module):
     Args:
         max_blocks: L (the study: 5).
         init_channels, layers, num_classes, cell_bn_affine, track_running_stats, dropout, stem_multiplier:
-            as for :class:`~suite.spaces.nb301_supernet.Nb301Supernet`.
+            as for :class:`~suite.spaces.nb301.supernet.Nb301Supernet`.
         gate_options: keywords of :class:`Nb301Gate`.
     """
 

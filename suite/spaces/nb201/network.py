@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb201 import EDGES, N_NODES, Nb201Arch
+from suite.spaces.nb201.arch import EDGES, N_NODES, Nb201Arch
 
 
 class ReLUConvBN(nn.Sequential):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from suite.spaces.nds import STEM_WIDTH, STRIDES, NdsArch, NdsResNeXtArch
+from suite.spaces.nds.arch import STEM_WIDTH, STRIDES, NdsArch, NdsResNeXtArch
 
 #: Layer names of a block's residual branch, in order (the shortcut is ``proj`` + ``proj_bn``).
 BASIC_BRANCH: tuple[str, ...] = ("a", "a_bn", "a_relu", "b", "b_bn")
@@ -118,7 +118,7 @@ class NdsNetwork(nn.Module):
     """The standalone network of one NDS ResNet / ResNeXt-A architecture (pycls AnyNet, CIFAR).
 
     Args:
-        arch: an :class:`~suite.spaces.nds.NdsResNetArch` or :class:`~suite.spaces.nds.NdsResNeXtArch`.
+        arch: an :class:`~suite.spaces.nds.arch.NdsResNetArch` or :class:`~suite.spaces.nds.arch.NdsResNeXtArch`.
         cell_bn_affine: affine BN in the blocks (pycls: True; the study's sub-networks: False).
         track_running_stats: keep BN running statistics; False makes BN always use batch statistics.
         num_classes: classifier outputs (10 for CIFAR-10).

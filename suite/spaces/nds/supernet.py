@@ -19,7 +19,7 @@ widest network's group holding row ``o``, i.e. bank columns ``k * (wb_max / g) +
 ``k = o // (wb_max / g)``. (So while ``wb <= wb_max / g`` it is the plain leading corner.)
 
 :meth:`NdsSupernet.forward` computes with views of the bank, so gradients reach it;
-:meth:`NdsSupernet.subnet` returns the standalone :class:`~suite.spaces.nds_network.NdsNetwork`
+:meth:`NdsSupernet.subnet` returns the standalone :class:`~suite.spaces.nds.network.NdsNetwork`
 holding copies of exactly the tensors the forward uses, and both compute the same numbers.
 """
 
@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from suite.spaces.nds import (
+from suite.spaces.nds.arch import (
     N_STAGES,
     STEM_WIDTH,
     STRIDES,
@@ -39,7 +39,7 @@ from suite.spaces.nds import (
     NdsResNeXtArch,
     bottleneck_width,
 )
-from suite.spaces.nds_network import (
+from suite.spaces.nds.network import (
     BASIC_BRANCH,
     BOTTLENECK_BRANCH,
     NdsNetwork,
@@ -104,7 +104,7 @@ class NdsSupernet(WeightBank):
     """The weight bank of an NDS space.
 
     Args:
-        space: ``NDS_RESNET`` or ``NDS_RESNEXTA`` (:mod:`suite.spaces.nds`).
+        space: ``NDS_RESNET`` or ``NDS_RESNEXTA`` (:mod:`suite.spaces.nds.space`).
         cell_bn_affine: affine BN in the blocks (the study's supernet: False).
         track_running_stats: keep BN running statistics (False: batch statistics always).
         dropout: dropout probability before the classifier in ``forward`` (training mode only).

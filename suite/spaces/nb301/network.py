@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from suite.spaces.nb301 import CONCAT, N_INTERMEDIATE, Nb301Arch, Pair, reduction_layers
+from suite.spaces.nb301.arch import CONCAT, N_INTERMEDIATE, Nb301Arch, Pair, reduction_layers
 
 
 def _bn(channels: int, affine: bool, track_running_stats: bool) -> nn.BatchNorm2d:

@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from suite.spaces.nds import NdsArch
-from suite.spaces.nds_supernet import NdsSupernet
+from suite.spaces.nds.arch import NdsArch
+from suite.spaces.nds.supernet import NdsSupernet
 
 
 def split_groups(groups: list[tuple[int, int, int]], new_id: int) -> tuple[list[tuple[int, int, int]], int]:
@@ -49,7 +49,7 @@ class NdsCloseSupernet(NdsSupernet):
         space: ``NDS_RESNET`` or ``NDS_RESNEXTA``.
         max_blocks: L, GLOW blocks per stage (the study: 17 for ResNet, 13 for ResNeXt-A).
         positions: P, the shared positions (default: the space's largest depth - 1).
-        other options: as for :class:`~suite.spaces.nds_supernet.NdsSupernet` (``max_depths`` is
+        other options: as for :class:`~suite.spaces.nds.supernet.NdsSupernet` (``max_depths`` is
             not one: a stage holds its first block and the pool).
 
     ``level`` (a buffer) counts the unlocked blocks; ``block_of`` (a buffer, int64 [P]) is the map.
