@@ -18,6 +18,7 @@ import click
 from tabulate import tabulate
 
 from suite import paths, protocol
+from suite.check_estimator_cmd import check_estimator_cmd
 from suite.errors import SuiteError, UsageError
 
 
@@ -618,6 +619,9 @@ def leaderboard_build(roots, out_dir, signers_path, resamples, analyses, data_di
 from suite.analysis.cli import analyze_cmd  # noqa: E402  (the command lives with the analyses it runs)
 
 cli.add_command(analyze_cmd)
+
+
+cli.add_command(check_estimator_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

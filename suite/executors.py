@@ -23,7 +23,7 @@ import torch
 
 from suite import provenance
 from suite.errors import SuiteError, UsageError
-from suite.estimator import Estimator, RunContext
+from suite.estimator import Estimator, RunContext, component_names
 from suite.journal import ArchRecord
 from suite.scoring import score_chunk
 
@@ -74,9 +74,8 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
     space = get_benchmark(settings.benchmark).space
     ctx = RunContext(space=space, seed=settings.seed, device=torch.device(settings.device),
                      data_dir=settings.data_dir, cache_dir=settings.cache_dir, work_dir=settings.work_dir)
-    estimators = [get_estimator_class(name)(**config) for name, config in settings.estimators]
+    estimators = [get_estimator_class(name).for_space(space.name, config) for name, config in settings.estimators]
     for estimator in estimators:
-        estimator.bind_space(space.name)
         estimator.prepare(ctx)
     return estimators, ctx, determinism
 
@@ -84,11 +83,13 @@ def prepare_worker(settings: WorkerSettings) -> tuple[list[Estimator], RunContex
 def worker_meta(estimators: Sequence[Estimator], ctx: RunContext) -> dict[str, Any]:
     """What the journal records about a prepared worker: component names, estimators' run records, hashes
     of the data it read and of the state its estimators built (trained weights), environment."""
-    records = {e.name: e.run_record(ctx) for e in estimators}
+    records = {e.name: e.run_record(ctx) for e in estimators if e.capabilities.run_record}
     return {
-        "components": {e.name: list(e.components()) for e in estimators if e.components()},
+        "components": {e.name: list(component_names(e, ctx.space.name)) for e in estimators
+                       if component_names(e, ctx.space.name)},
         "records": {name: record for name, record in records.items() if record},
-        "data": {**ctx.data_hashes(), **{k: v for e in estimators for k, v in e.state_hashes().items()}},
+        "data": {**ctx.data_hashes(), **{k: v for e in estimators if e.capabilities.state_hashes
+                                         for k, v in e.state_hashes().items()}},
         "environment": provenance.environment(ctx.device),
     }
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from suite.errors import SuiteError
-from suite.estimator import RunContext
+from suite.estimator import RunContext, component_names, snapshot_labels
 from suite.results import ResultFile, decode_scores
 
 #: A re-scored per-batch mean may round differently from the stored one (``metrics`` ties the
@@ -95,8 +95,7 @@ def _installed_estimator(result: ResultFile, benchmark, require_installed: bool)
     if not cls.deterministic:
         raise CheckSkipped(f"skipped: {name} is not deterministic")
     try:
-        estimator = cls(**result.estimator.config)
-        estimator.bind_space(benchmark.spec.space.name)
+        estimator = cls.for_space(benchmark.spec.space.name, result.estimator.config)
     except SuiteError as exc:
         raise SuiteError(f"this suite's {name} does not accept the file's config: {exc}") from None
     return estimator
@@ -107,7 +106,7 @@ def _check_snapshot_labels(result: ResultFile, estimator) -> None:
     snapshot labels must be the class's (a renamed or added snapshot must not dodge re-scoring)."""
     from suite.verify import CheckSkipped
 
-    expected = list(estimator.snapshots())
+    expected = snapshot_labels(estimator)
     if expected != ["final"]:
         raise CheckSkipped(f"skipped: {estimator.name} has training snapshots; re-scoring needs its training")
     labels = [s.label for s in result.snapshots]
@@ -141,9 +140,9 @@ def _rescore_positions(result, benchmark, estimator, ctx, positions, same_enviro
 
     Raises SuiteError for a value that differs, or a pair of architectures whose order differs."""
     snap = result.snapshots[0]
-    stored = _stored_columns(snap, estimator)
+    stored = _stored_columns(snap, estimator, ctx.space.name)
     scores = decode_scores(snap.scores)
-    combined = bool(estimator.components())  # scores combine the population: check the components
+    combined = bool(component_names(estimator, ctx.space.name))  # scores combine the population: check the components
     worst, want_rows, got_rows = 0.0, [], []
     for p in positions.tolist():
         arch_id = result.arch_ids[p]
@@ -221,13 +220,13 @@ def _rescore_failures(result, benchmark, estimator, ctx, rng, k: int) -> int:
     return len(drawn)
 
 
-def _stored_columns(snap, estimator) -> list[np.ndarray]:
+def _stored_columns(snap, estimator, space: str) -> list[np.ndarray]:
     """The stored values a re-score yields per architecture: the components the installed
     estimator names (its scores combine them), else the per-batch values, else the score.
 
     Raises SuiteError when the file's components are not the installed estimator's (present for
     an estimator without components, missing, or named otherwise)."""
-    names: tuple[str, ...] = tuple(estimator.components())
+    names: tuple[str, ...] = component_names(estimator, space)
     if snap.components and not names:
         raise SuiteError(f"snapshot {snap.label[:20]!r} has components {_names(snap.components)}, but this suite's "
                          f"{estimator.name} has none: its scores are the score")

@@ -23,7 +23,7 @@ import suite
 from suite import protocol, provenance
 from suite.benchmarks import BenchmarkSpec, LoadedBenchmark, get_benchmark
 from suite.errors import SuiteError, UsageError
-from suite.estimator import Estimator, RunContext
+from suite.estimator import Estimator, RunContext, reference_gt_column, snapshot_labels
 from suite.executors import (
     LocalExecutor,
     RayExecutor,
@@ -57,7 +57,7 @@ from suite.results import (
 )
 from suite.scoring import fusion_groups
 
-#: Architectures handed to ``Estimator.score`` at a time, unless the estimator sets a smaller
+#: Architectures handed to ``Estimator.score`` at a time, unless the estimator's capabilities set a
 #: ``chunk_size`` (slow estimators, so that the journal and the progress bar move often).
 CHUNK = 256
 #: A run whose first this-many architectures all fail stops: that is a setup problem or a bug,
@@ -190,7 +190,7 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
     estimators = _build_estimators(specs, bench_spec)
     benchmark = loaded if loaded is not None else bench_spec.load(base.data_dir)
     for spec, estimator in zip(specs, estimators):  # a bad --gt fails now, not after hours of scoring
-        benchmark.ground_truth(spec.gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column)
+        benchmark.ground_truth(spec.gt_column or reference_gt_column(estimator) or bench_spec.default_gt_column)
     run_ids = _planned_ids(benchmark, base.sample, options.shard)
     archs = [benchmark.archs[p] for p in benchmark.positions(run_ids)]
 
@@ -241,11 +241,11 @@ def _shared_fields(spec: RunSpec) -> tuple:
 def _build_estimators(specs: Sequence[RunSpec], bench_spec: BenchmarkSpec) -> list[Estimator]:
     estimators = []
     for spec in specs:
-        estimator = get_estimator_class(spec.estimator)(**spec.config)
+        cls = get_estimator_class(spec.estimator)
+        estimator = cls(**spec.config)
         if not estimator.supports(bench_spec.space.name):
             raise UsageError(f"estimator {spec.estimator!r} does not support the {bench_spec.space.name} space")
-        estimator.bind_space(bench_spec.space.name)
-        estimators.append(estimator)
+        estimators.append(cls.for_space(bench_spec.space.name, spec.config))
     return estimators
 
 
@@ -338,7 +338,7 @@ def work_dir(journal_path: Path | None) -> Path | None:
 
 
 def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:
-    return estimators[group[0]].snapshots() if len(group) == 1 else ["final"]
+    return snapshot_labels(estimators[group[0]]) if len(group) == 1 else ["final"]
 
 
 #: An architecture on which the process died this many times (segfault, host OOM kill) is
@@ -355,7 +355,7 @@ def _pending_tasks(estimators, groups, run_ids, archs, state: JournalState
     planned = resumed = 0
     for group in groups:
         names = [estimators[i].name for i in group]
-        step = min(getattr(estimators[i], "chunk_size", CHUNK) for i in group)
+        step = min(estimators[i].capabilities.chunk_size or CHUNK for i in group)
         for label in _labels(estimators, group):
             pending = []
             for arch_id, arch in zip(run_ids.tolist(), archs):
@@ -387,7 +387,7 @@ def _score(tasks, estimators, specs, base, device, threads, determinism, options
         # Training happens once, here; the workers' prepare() then finds its output in work_dir
         # (on a cluster that needs a file system shared with the driver, or each worker retrains).
         for estimator in estimators:
-            if estimator.prepares_in_work_dir and settings.work_dir is not None:
+            if estimator.capabilities.prepares_in_work_dir and settings.work_dir is not None:
                 if device.type == "cuda" and not torch.cuda.is_available():
                     raise UsageError(f"{estimator.name} trains in the driver before the Ray workers start, and this "
                                      "driver has no GPU: start it on a GPU node, or train first with the local "
@@ -468,7 +468,7 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
     results = []
     for spec, estimator in zip(specs, estimators):
         name = estimator.name
-        labels = estimator.snapshots()
+        labels = snapshot_labels(estimator)
         failed: dict[str, list[str]] = {}
         for arch_id in run_ids.tolist():
             for label in labels:
@@ -483,7 +483,7 @@ def build_results(specs: Sequence[RunSpec], estimators: Sequence[Estimator], ben
             first = next(iter(failed.values()), ["?"])[0]
             raise SuiteError(f"estimator {name!r} scored {len(ok_ids)} of {len(run_ids)} architectures "
                              f"(first failure: {first}); the journal keeps them, fix the cause and re-run")
-        gt_column = spec.gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column
+        gt_column = spec.gt_column or reference_gt_column(estimator) or bench_spec.default_gt_column
         nonfinite = spec.nonfinite
         full_gt = benchmark.ground_truth(gt_column)
         gt = full_gt[benchmark.positions(np.array(ok_ids))]
@@ -633,9 +633,8 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
         merged.sessions.extend(state.sessions)
     merged.meta["data"] = seen_data
 
-    estimators = [get_estimator_class(e["name"])(**e["config"]) for e in base_identity["estimators"]]
-    for estimator in estimators:
-        estimator.bind_space(bench_spec.space.name)
+    estimators = [get_estimator_class(e["name"]).for_space(bench_spec.space.name, e["config"])
+                  for e in base_identity["estimators"]]
     criteria = first.header.get("criteria", {})
     specs = [RunSpec(benchmark=bench_spec.name, estimator=e.name, seed=base_identity["seed"], config=e.get_config(),
                      sample=base_identity["sample"], gt_column=gt_column or criteria.get("gt_column"),
@@ -644,7 +643,7 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
     for path, state in states:
         for arch_id in _planned_ids(benchmark, base_identity["sample"], tuple(state.header["identity"]["shard"])).tolist():
             for e in estimators:
-                for label in e.snapshots():
+                for label in snapshot_labels(e):
                     if (str(arch_id), label, e.name) not in state.outcomes:
                         raise JournalError(f"{path}: shard {state.header['identity']['shard'][0]}/{count} is incomplete "
                                            f"(architecture {arch_id} has no {e.name} outcome); re-run that shard to finish it")

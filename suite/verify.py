@@ -309,7 +309,9 @@ class Verifier:
         accepted = [spec.default_gt_column]
         if column != spec.default_gt_column:
             estimator = self._installed(state)
-            reference = estimator.reference_gt_column() if estimator is not None else None
+            from suite.estimator import reference_gt_column  # deferred: torch, so that the leaderboard imports none
+
+            reference = reference_gt_column(estimator) if estimator is not None else None
             if reference:
                 accepted.append(reference)
         if column not in accepted:
@@ -333,8 +335,7 @@ class Verifier:
             state.estimator_looked_up = True
             return None
         try:
-            estimator = cls(**info.config)
-            estimator.bind_space(state.benchmark.spec.space.name)
+            estimator = cls.for_space(state.benchmark.spec.space.name, info.config)
         except Exception as exc:  # noqa: BLE001 - any refusal of a hostile config is a one-line failure
             raise SuiteError(f"estimator.config {_short(info.config)} is not accepted by this suite's "
                              f"{info.name}: {exc}") from None
@@ -366,12 +367,14 @@ class Verifier:
         if not same_json_value(info.config, resolved):
             raise SuiteError(f"estimator.config {_short(info.config)} is not as this suite's {cls.name} resolves it: "
                              f"expected {_short(resolved)} (as `suite run` records it)")
-        labels, expected = [s.label for s in state.result.snapshots], list(estimator.snapshots())
+        from suite.estimator import snapshot_labels  # deferred: torch, so that the leaderboard imports none
+
+        labels, expected = [s.label for s in state.result.snapshots], snapshot_labels(estimator)
         if labels != expected:
             shown = _short([label[:20] for label in labels][:4])
             raise SuiteError(f"snapshot labels {shown} are not {_short(expected)}, the snapshots this suite's "
                              f"{cls.name} yields")
-        combined = sum(_check_combination(snap, estimator) for snap in state.result.snapshots)
+        combined = sum(_check_combination(snap, estimator, space) for snap in state.result.snapshots)
         state.estimator_ok = True
         note = f"; scores are the combination of the components in {combined} snapshot(s)" if combined else ""
         return f"{cls.name}: family, config and snapshot labels are the installed estimator's{note}"
@@ -459,17 +462,17 @@ def same_json_value(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _check_combination(snap, estimator) -> bool:
-    """Components only where the installed estimator combines them (it overrides ``combine``), and
+def _check_combination(snap, estimator, space: str) -> bool:
+    """Components only where the installed estimator combines them (it declares ``components``), and
     then present when it names them, and the scores equal ``combine`` of them over the whole
     snapshot (exactly; NaN equals NaN). Returns whether the snapshot's scores were checked so.
 
     The component order is the estimator's when it names them before ``prepare``, the file's
     otherwise (``rerun`` then checks the names against the prepared estimator's)."""
-    from suite.estimator import Estimator
+    from suite.estimator import component_names  # deferred: torch, so that the leaderboard imports none
 
-    combines = type(estimator).combine is not Estimator.combine
-    names = tuple(estimator.components()) if combines else ()
+    combines = estimator.capabilities.components
+    names = component_names(estimator, space)
     label = snap.label[:20]
     if snap.components and not combines:
         raise SuiteError(f"snapshot {label!r} has components {_names(snap.components)}, but this suite's "
