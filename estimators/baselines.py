@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from suite.estimator import Estimator, RunContext
-from suite.registry import register_estimator
 
 
 class _SpaceCost(Estimator):
@@ -23,7 +22,6 @@ class _SpaceCost(Estimator):
         return np.array([cost(a) for a in archs], dtype=np.float64)
 
 
-@register_estimator
 class Params(_SpaceCost):
     """Number of parameters of the standalone network, as the benchmark counts them."""
 
@@ -32,7 +30,6 @@ class Params(_SpaceCost):
     space_method = "param_count"
 
 
-@register_estimator
 class Flops(_SpaceCost):
     """Multiply-accumulates of one input through the standalone network."""
 
@@ -41,7 +38,6 @@ class Flops(_SpaceCost):
     space_method = "flop_count"
 
 
-@register_estimator
 class RandomScore(Estimator):
     """A uniform score in [0, 1) per architecture, a pure function of (seed, space, architecture).
 

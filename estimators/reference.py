@@ -36,9 +36,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from suite import paths
+from suite.benchmarks import get_benchmark
 from suite.errors import UsageError
-from suite.estimator import Estimator, RunContext
-from suite.registry import register_estimator
+from suite.estimator import Capabilities, Estimator, RunContext
 
 #: Mean NATS-Bench training seconds per epoch on the 25,000-image cifar10-valid split (see the module doc).
 SECONDS_PER_EPOCH_25K = 9.14
@@ -51,6 +51,7 @@ class _GroundTruthColumn(Estimator):
     """A score read from another column of the NB201 ground-truth table (higher = better)."""
 
     family = "reference"
+    capabilities = Capabilities(reference_gt=True, run_record=True)
     #: The table column whose values are the scores.
     column: ClassVar[str] = ""
     #: The training it stands for: epochs, and training images per epoch.
@@ -58,10 +59,8 @@ class _GroundTruthColumn(Estimator):
     images: ClassVar[int] = 0
     #: Key of this column's summed training time in the import's ``train_time_s`` record.
     train_time_key: ClassVar[str] = ""
-
-    def __init__(self, **config: Any) -> None:
-        super().__init__(**config)
-        self._by_arch: dict[str, float] | None = None
+    #: Scores by architecture text, read from the table on first use.
+    _by_arch: dict[str, float] | None = None
 
     def supports(self, space_name: str) -> bool:
         return space_name == "nb201"
@@ -81,8 +80,6 @@ class _GroundTruthColumn(Estimator):
 
     def _values(self, ctx: RunContext) -> dict[str, float]:
         if self._by_arch is None:
-            from suite.benchmarks import get_benchmark
-
             benchmark = get_benchmark("nb201").load(paths.data_dir(ctx.data_dir))
             values = benchmark.ground_truth(self.column)
             self._by_arch = {ctx.space.format(a): float(v) for a, v in zip(benchmark.archs, values.tolist())}
@@ -116,7 +113,6 @@ def _recorded_train_times(data_dir: Path | None) -> dict[str, float]:
     return {k: v for k, v in times.items() if isinstance(v, (int, float))} if isinstance(times, dict) else {}
 
 
-@register_estimator
 class GroundTruthNoiseCeiling(_GroundTruthColumn):
     """An independent full training (cifar10-valid setting, 200 epochs) as the score."""
 
@@ -128,7 +124,6 @@ class GroundTruthNoiseCeiling(_GroundTruthColumn):
     train_time_key = "cifar10valid_200"
 
 
-@register_estimator
 class TwelveEpochTraining(_GroundTruthColumn):
     """NATS-Bench's 12-epoch schedule (cifar10 setting) as the score."""
 

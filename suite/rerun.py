@@ -10,11 +10,10 @@ import numpy as np
 import torch
 
 from suite.errors import SuiteError
-from suite.estimator import RunContext
+from suite.estimator import RunContext, component_names, snapshot_labels
 from suite.provenance_schema import Environment, Provenance
-from suite.registry import get_estimator_class
+from suite.registry import build_estimator, get_estimator_class
 from suite.results import ResultFile, decode_scores
-from suite.runner.estimators import build_estimator
 from suite.runner.scoring import score_chunk
 from suite.verdict import CheckSkipped
 
@@ -109,7 +108,7 @@ def _installed_estimator(result: ResultFile, benchmark, require_installed: bool)
 def _check_snapshot_labels(result: ResultFile, estimator) -> None:
     """Skip estimators whose installed class yields training snapshots; otherwise the file's
     snapshot labels must be the class's (a renamed or added snapshot must not dodge re-scoring)."""
-    expected = list(estimator.snapshots())
+    expected = snapshot_labels(estimator)
     if expected != ["final"]:
         raise CheckSkipped(f"skipped: {estimator.name} has training snapshots; re-scoring needs its training")
     labels = [s.label for s in result.snapshots]
@@ -139,9 +138,9 @@ def _rescore_positions(result, benchmark, estimator, ctx, positions, same_enviro
 
     Raises SuiteError for a value that differs, or a pair of architectures whose order differs."""
     snap = result.snapshots[0]
-    stored = _stored_columns(snap, estimator)
+    stored = _stored_columns(snap, estimator, ctx.space.name)
     scores = decode_scores(snap.scores)
-    combined = bool(estimator.components())  # scores combine the population: check the components
+    combined = bool(component_names(estimator, ctx.space.name))  # scores combine the population: check the components
     worst, want_rows, got_rows = 0.0, [], []
     for p in positions.tolist():
         arch_id = result.arch_ids[p]
@@ -215,13 +214,13 @@ def _rescore_failures(result, benchmark, estimator, ctx, rng, k: int) -> int:
     return len(drawn)
 
 
-def _stored_columns(snap, estimator) -> list[np.ndarray]:
+def _stored_columns(snap, estimator, space: str) -> list[np.ndarray]:
     """The stored values a re-score yields per architecture: the components the installed
     estimator names (its scores combine them), else the per-batch values, else the score.
 
     Raises SuiteError when the file's components are not the installed estimator's (present for
     an estimator without components, missing, or named otherwise)."""
-    names: tuple[str, ...] = tuple(estimator.components())
+    names: tuple[str, ...] = component_names(estimator, space)
     if snap.components and not names:
         raise SuiteError(f"snapshot {snap.label[:20]!r} has components {_names(snap.components)}, but this suite's "
                          f"{estimator.name} has none: its scores are the score")

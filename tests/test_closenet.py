@@ -173,11 +173,11 @@ def test_config_errors_are_one_line_usage_errors():
                           ({"restart_epoch": 1001}, "restart_epoch"),
                           ({"temporal_ensemble": 3, "snapshots": "202,1000"}, "spans a curriculum epoch")]:
         with pytest.raises(UsageError, match=fragment):
-            cls(**bad)
+            cls.resolve_config(bad, "nb201")
     estimator = cls()
     assert all(estimator.supports(s) for s in ("nb201", "nb301", "nds-resnet", "nds-resnexta"))
     assert not estimator.supports("nb101-1shot1-3")
-    estimator.bind_space("nb201")
+    estimator = cls.for_space("nb201")
     assert estimator.config.batch_size == 256 and estimator.curriculum.epochs == (1, 201, 401, 601, 801)
     assert cls(batch_size=512).config.batch_size == 512
 
@@ -257,15 +257,13 @@ def test_nds_unlock_inherits_and_every_stage_follows_the_map():
 def test_nds_closenet_takes_the_study_curriculum():
     from suite.registry import get_estimator_class
 
-    estimator = get_estimator_class("closenet")()
-    estimator.bind_space("nds-resnet")
-    settings, curriculum = estimator.settings, estimator.curriculum
+    estimator = get_estimator_class("closenet").for_space("nds-resnet")
+    settings, curriculum = estimator.train_settings("nds-resnet"), estimator.curriculum
     assert len(curriculum.epochs) == 17 and curriculum.blocks_at(1) == 9 and curriculum.blocks_at(201) == 11
     assert curriculum.blocks_at(801) == 17 and settings.batch_size == 128 and settings.weight_decay == 5e-5
-    estimator = get_estimator_class("closenet")()
-    estimator.bind_space("nds-resnexta")
+    estimator = get_estimator_class("closenet").for_space("nds-resnexta")
     assert estimator.curriculum.blocks_at(1) == 9 and estimator.curriculum.blocks_at(1000) == 13
-    net = estimator.build_supernet()  # the full-size bank: 1 + 13 blocks per stage
+    net = estimator.build_supernet("nds-resnexta")  # the full-size bank: 1 + 13 blocks per stage
     assert net.max_blocks == 13 and len(net.stages[0]) == 14
 
 

@@ -10,7 +10,7 @@ import torch
 
 from suite import registry
 from suite.errors import SuiteError
-from suite.estimator import Estimator
+from suite.estimator import Capabilities, Estimator
 from suite.runner import RunOptions, RunSpec, execute
 
 
@@ -18,6 +18,7 @@ class Brittle(Estimator):
     """params, except: ids divisible by 7 raise; ids divisible by 5 run out of memory at full batch."""
 
     name, family, summary = "test-brittle", "baseline", "fails on some architectures"
+    capabilities = Capabilities(splits_batch=True)
 
     def __init__(self, **config):
         super().__init__(**config)
@@ -69,7 +70,7 @@ class Slow(Brittle):
     """Scored one architecture per call, like the expensive estimators (attempt marks are written)."""
 
     name = "test-slow"
-    chunk_size = 1
+    capabilities = Capabilities(splits_batch=True, chunk_size=1)
 
 
 class LosesTheDevice(Estimator):
@@ -77,7 +78,7 @@ class LosesTheDevice(Estimator):
     (every later call fails alike, as after a CUDA illegal memory access)."""
 
     name, family, summary = "test-device-lost", "baseline", "the GPU fails mid-run"
-    chunk_size = 1
+    capabilities = Capabilities(chunk_size=1)
     healthy_calls: int | None = 4
     calls = 0
 

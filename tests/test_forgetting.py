@@ -123,10 +123,11 @@ def test_config_checks_and_the_run_record_when_off():
     for bad, match in [({"forgetting_epochs": "3,1"}, "ascending"), ({"forgetting_epochs": "x"}, "comma-separated"),
                        ({"forgetting_epochs": "1001"}, "ascending"), ({"forgetting_archs": 0}, "forgetting_archs")]:
         with pytest.raises(UsageError, match=match):
-            OneShotEstimator(**bad)
+            OneShotEstimator.resolve_config(bad, "nb201")
     estimator = OneShotEstimator(forgetting_epochs="1,5", score_batch_size=250, score_bn="eval")
-    assert estimator.settings.forgetting_epochs == (1, 5)
-    assert (estimator.settings.forgetting_batch, estimator.settings.forgetting_bn) == (250, "eval")
+    settings = estimator.train_settings("nb201")
+    assert settings.forgetting_epochs == (1, 5)
+    assert (settings.forgetting_batch, settings.forgetting_bn) == (250, "eval")
     assert OneShotEstimator().run_record(RunContext(space=None, seed=20)) == {}
     # off: the training's fingerprint is the one it had before the option existed
     plain = SupernetTrainer(TINY, 20, FakeCifar, torch.device("cpu"), None)

@@ -195,7 +195,7 @@ def test_config_errors_are_one_line_usage_errors():
                        ({"sampling": "fairnas", "mc_samples": 3}, "fairnas"), ({"score_bn": "frozen"}, "score_bn"),
                        ({"temporal_ensemble": 0}, "temporal_ensemble")]:
         with pytest.raises(UsageError, match=match):
-            OneShotEstimator(**bad)
+            OneShotEstimator.resolve_config(bad, "nb201")
     default = OneShotEstimator()
     assert default.snapshots() == ["epoch-200", "epoch-400", "epoch-600", "epoch-800", "epoch-1000"]
     assert (default.score_batches, default.score_batch_size) == (20, 500)  # all 10,000 scoring images
@@ -289,12 +289,10 @@ def test_a_bound_config_rebuilds_the_same_estimator(name, space):
     cls = get_estimator_class(name)
     if not cls().supports(space):
         return
-    bound = cls()
-    bound.bind_space(space)
-    again = cls(**bound.get_config())
-    again.bind_space(space)
-    assert again.get_config() == bound.get_config() and again.settings == bound.settings
-    assert bound.settings.space == space
+    bound = cls.for_space(space)
+    again = cls.for_space(space, bound.get_config())
+    assert again.get_config() == bound.get_config() and again.train_settings(space) == bound.train_settings(space)
+    assert bound.train_settings(space).space == space
 
 
 def test_shards_scored_by_differently_trained_supernets_are_not_merged(data_dir, cache_dir, cifar, tmp_path):

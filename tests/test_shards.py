@@ -13,7 +13,7 @@ from scipy.stats import rankdata
 
 from suite import registry
 from suite.cli import main
-from suite.estimator import Estimator
+from suite.estimator import Capabilities, Estimator
 from suite.runner.journal import JournalError
 from suite.results import read_result
 from suite.runner import RunOptions, RunSpec, execute, merge
@@ -26,8 +26,9 @@ class SizeVote(Estimator):
     that is only right when merge recombines the components of every shard together."""
 
     name, family, summary = "test-size-vote", "baseline", "mean rank of params and flops"
+    capabilities = Capabilities(components=True)
 
-    def components(self):
+    def components(self, space_name):
         return ("params", "flops")
 
     def score(self, archs, ctx, snapshot="final"):

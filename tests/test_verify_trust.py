@@ -95,8 +95,7 @@ def test_rescore_skips_only_estimators_whose_class_yields_training_snapshots(gen
     from suite.registry import get_estimator_class
     from suite.rerun import rescore
 
-    estimator = get_estimator_class("oneshot")()
-    estimator.bind_space("nb201")
+    estimator = get_estimator_class("oneshot").for_space("nb201")
     result = _as(genuine, "oneshot", "one-shot", estimator.get_config())
     first = result["snapshots"][0]
     result["snapshots"] = [{**_copy(first), "label": label} for label in estimator.snapshots()]

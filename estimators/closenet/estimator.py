@@ -12,17 +12,15 @@ and its curriculum.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
 
 from estimators.closenet.curriculum import CloseCurriculum
 from estimators.closenet.supernets import BUILDERS, build_close_supernet
-from estimators.one_shot.estimator import OneShotConfig, OneShotEstimator
+from estimators.one_shot.estimator import OneShotConfig, OneShotEstimator, parse_epochs
 from estimators.one_shot.settings import SupernetBuilder
 from suite.errors import UsageError
-from suite.registry import register_estimator
 
 #: The released CLOSE configs' values that differ from the vanilla recipe of the space.
 CLOSE_RECIPES: dict[str, dict[str, Any]] = {
@@ -49,7 +47,6 @@ class CloseConfig(OneShotConfig):
     restart_epoch: int = 401
 
 
-@register_estimator
 class CloseNetEstimator(OneShotEstimator):
     """Score = OS accuracy (or negated loss) of the architecture in CLOSENet, each edge on the block
     its gate picks (argmax)."""
@@ -59,37 +56,36 @@ class CloseNetEstimator(OneShotEstimator):
     summary = "CLOSENet: supernet with a curriculum on the sharing extent (GLOW blocks, learned gate)"
     Config = CloseConfig
 
-    def bind_space(self, space_name: str) -> None:
-        super().bind_space(space_name)
-        recipe = {k: v for k, v in CLOSE_RECIPES.get(space_name, {}).items() if k not in self._given}
-        if recipe:
-            self.config = dataclasses.replace(self.config, **recipe)
-            self._resolve()
+    @classmethod
+    def recipe(cls, space_name: str) -> dict[str, Any]:
+        """The vanilla recipe of the space, with the released CLOSE config's values where they differ."""
+        return {**super().recipe(space_name), **CLOSE_RECIPES.get(space_name, {})}
 
-    def _resolve(self) -> None:
-        super()._resolve()
-        c = self.config
-        try:
-            curriculum = tuple(int(e) for e in str(c.curriculum).split(",") if e.strip())
-        except ValueError:
-            raise UsageError(f"closenet: curriculum must be comma-separated epochs, got {c.curriculum!r}") from None
+    @classmethod
+    def check_config(cls, c: CloseConfig, space_name: str) -> None:
+        super().check_config(c, space_name)
+        curriculum = parse_epochs(c.curriculum, "curriculum", "closenet")
         if not curriculum or curriculum[0] != 1 or list(curriculum) != sorted(curriculum):
             raise UsageError(f"closenet: curriculum must be ascending epochs starting with 1; got {c.curriculum!r}")
         if c.restart_epoch != 0 and not 2 <= c.restart_epoch <= c.epochs:
             raise UsageError(f"closenet: restart_epoch must be 0 (no restart) or in [2, epochs={c.epochs}]")
         k = c.temporal_ensemble
-        for snap in self.settings.snapshot_epochs:  # a snapshot must not average weights across an unlock
+        for snap in parse_epochs(c.snapshots, "snapshots"):  # a snapshot must not average weights across an unlock
             if any(snap - k + 1 < start <= snap for start in curriculum if start > 1):
                 raise UsageError(f"closenet: the temporal ensemble of snapshot {snap} (epochs {snap - k + 1}..{snap}) "
                                  "spans a curriculum epoch; move the snapshot or shorten temporal_ensemble")
-        limit = {"nds-resnet": 23, "nds-resnexta": 15}.get(self._space or "", None)
+        limit = {"nds-resnet": 23, "nds-resnexta": 15}.get(space_name)
         if limit is not None and len(curriculum) > limit:
-            raise UsageError(f"closenet: {self._space} has {limit} shared block positions; the curriculum "
+            raise UsageError(f"closenet: {space_name} has {limit} shared block positions; the curriculum "
                              f"unlocks {len(curriculum)} blocks")
         if c.score not in ("acc", "loss"):
             raise UsageError("closenet: score must be acc or loss (zero-shot measures on CLOSENet weights are "
                              "not defined yet)")
-        self.curriculum = CloseCurriculum(curriculum, c.restart_epoch)
+
+    @property
+    def curriculum(self) -> CloseCurriculum:
+        """The config's curriculum: the epochs that unlock a block, and the restart epoch."""
+        return CloseCurriculum(parse_epochs(self.config.curriculum, "curriculum", "closenet"), self.config.restart_epoch)
 
     def supernet_builder(self) -> SupernetBuilder:
         """The space's CLOSENet (:func:`~estimators.closenet.supernets.build_close_supernet`), one

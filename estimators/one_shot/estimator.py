@@ -10,9 +10,9 @@ field; docs/one_shot.md explains them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +28,7 @@ from estimators.zero_shot.engine import ZeroShotEngine, get_preset
 from suite import paths, protocol
 from suite.data.cifar10 import SCORE_SPLIT
 from suite.errors import UsageError
-from suite.estimator import Estimator, RunContext
-from suite.registry import register_estimator
+from suite.estimator import Capabilities, Estimator, RunContext
 from suite.spaces import get_space
 
 #: Zero-shot measures that can be computed on the trained supernet's weights (``score=<measure>``).
@@ -71,7 +70,14 @@ class OneShotConfig(TrainOptions):
     forgetting_archs: int = 16
 
 
-@register_estimator
+def parse_epochs(text: str, what: str, estimator: str = "oneshot") -> tuple[int, ...]:
+    """``"200,400"`` -> (200, 400); UsageError naming the option ``what`` otherwise."""
+    try:
+        return tuple(int(e) for e in str(text).split(",") if e.strip())
+    except ValueError:
+        raise UsageError(f"{estimator}: {what} must be comma-separated epochs, got {text!r}") from None
+
+
 class OneShotEstimator(Estimator):
     """Score = the architecture's accuracy (or negated loss, or a zero-shot measure) with the
     trained supernet's shared weights."""
@@ -80,50 +86,46 @@ class OneShotEstimator(Estimator):
     family = "one-shot"
     summary = "weight-sharing supernet trained under the protocol; OS accuracy of each architecture"
     Config = OneShotConfig
-    #: A few architectures per call: each is a full pass over the scoring batches.
-    chunk_size: ClassVar[int] = 4
-    prepares_in_work_dir = True
-    #: The schedule the trainer consults at epoch starts (None: the plain loop; CLOSENet sets one).
-    curriculum: Curriculum | None = None
+    # A few architectures per call: each is a full pass over the scoring batches.
+    capabilities = Capabilities(snapshots=True, state_hashes=True, run_record=True, prepares_in_work_dir=True,
+                                chunk_size=4)
+    #: Set by ``prepare``: the training settings, the trained supernets, and the engines of the
+    #: snapshot loaded last.
+    _settings: TrainSettings | None = None
+    _trainers: tuple[SupernetTrainer, ...] = ()
+    _loaded: tuple[str, list] | None = None
 
-    def __init__(self, **config: Any) -> None:
-        super().__init__(**config)
-        self._given = frozenset(config)
-        self._space: str | None = None  # until bind_space: the checks that depend on the space wait
-        self._trainers: list[SupernetTrainer] = []
-        self._loaded: tuple[str, list] | None = None
-        self._resolve()
-
-    def bind_space(self, space_name: str) -> None:
-        """Take the space's released recipe (lr, weight decay, batch, sampling, sizes) for every
-        option the user did not set."""
+    @classmethod
+    def recipe(cls, space_name: str) -> dict[str, Any]:
+        """The space's released recipe (lr, weight decay, batch, sampling, sizes)."""
         if space_name not in RECIPES:
             raise UsageError(f"oneshot: no supernet recipe for the {space_name} space")
-        recipe = {k: v for k, v in RECIPES[space_name].items() if k not in self._given}
-        self.config = dataclasses.replace(self.config, **recipe)
-        self._space = space_name
-        self._resolve()
+        return dict(RECIPES[space_name])
 
-    def _resolve(self) -> None:
-        """Check the options and derive the training settings and scoring batches."""
-        c = self.config
-        try:
-            epochs = tuple(int(e) for e in str(c.snapshots).split(",") if e.strip())
-        except ValueError:
-            raise UsageError(f"oneshot: snapshots must be comma-separated epochs, got {c.snapshots!r}") from None
+    @classmethod
+    def resolve_config(cls, config: Mapping[str, Any], space_name: str) -> OneShotConfig:
+        """Take the space's recipe for every option the user did not set; check the options."""
+        recipe = {k: v for k, v in cls.recipe(space_name).items() if k not in config}
+        resolved = cls.make_config({**config, **recipe})
+        cls.check_config(resolved, space_name)
+        return resolved
+
+    @classmethod
+    def check_config(cls, c: OneShotConfig, space_name: str) -> None:
+        """UsageError for the first option ``c`` may not have on ``space_name``."""
+        epochs = parse_epochs(c.snapshots, "snapshots")
         if c.epochs < 1 or not epochs or list(epochs) != sorted(set(epochs)) or epochs[0] < 1 or epochs[-1] > c.epochs:
             raise UsageError(f"oneshot: snapshots must be ascending epochs in [1, epochs={c.epochs}]; got {c.snapshots!r}")
         checks = [
             (c.sampling in SAMPLERS, f"sampling must be one of {', '.join(SAMPLERS)}"),
-            (self._space in (None, "nb201") or c.sampling == "uniform",
-             f"sampling={c.sampling} is defined on NB201 cells only; use sampling=uniform on {self._space}"),
+            (space_name == "nb201" or c.sampling == "uniform",
+             f"sampling={c.sampling} is defined on NB201 cells only; use sampling=uniform on {space_name}"),
             (c.score in SCORES, f"score must be acc, loss or one of {', '.join(TRAINED_MEASURES)}"),
             (c.score_bn in BN_MODES, "score_bn must be train or eval"),
             (c.temporal_ensemble >= 1, "temporal_ensemble must be at least 1"),
             (c.score_batches >= 0 and c.score_batch_size >= 0, "score_batches and score_batch_size must be >= 0"),
             (c.init_channels >= 1 and c.cells_per_stage >= 0, "init_channels must be >= 1 and cells_per_stage >= 0"),
-            (self._space in (None, "nds-resnet", "nds-resnexta") or c.cells_per_stage >= 1,
-             "cells_per_stage must be >= 1"),
+            (space_name in ("nds-resnet", "nds-resnexta") or c.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
             (c.batch_size >= 1 and c.train_images >= 1, "batch_size and train_images must be >= 1"),
             (0.0 <= c.dropout < 1.0, "dropout must be in [0, 1)"),
         ]
@@ -132,42 +134,55 @@ class OneShotEstimator(Estimator):
                 raise UsageError(f"oneshot: {message}")
         if c.sampling == "fairnas" and c.mc_samples != 1:
             raise UsageError(f"oneshot: fairnas trains one architecture per operation each step; drop mc_samples={c.mc_samples}")
-        try:
-            forgetting = tuple(int(e) for e in str(c.forgetting_epochs).split(",") if e.strip())
-        except ValueError:
-            raise UsageError(f"oneshot: forgetting_epochs must be comma-separated epochs, got {c.forgetting_epochs!r}") from None
+        forgetting = parse_epochs(c.forgetting_epochs, "forgetting_epochs")
         if forgetting and (list(forgetting) != sorted(set(forgetting)) or forgetting[0] < 1 or forgetting[-1] > c.epochs):
             raise UsageError(f"oneshot: forgetting_epochs must be ascending epochs in [1, epochs={c.epochs}]; "
                              f"got {c.forgetting_epochs!r}")
         if c.forgetting_archs < 1:
             raise UsageError(f"oneshot: forgetting_archs must be at least 1, got {c.forgetting_archs}")
-        measure = c.score not in ("acc", "loss")
-        self.score_batch_size = c.score_batch_size or (128 if measure else 500)
-        # 0: one batch for a measure; for acc/loss as many whole batches as the scoring split holds
-        self.score_batches = c.score_batches or (1 if measure else SCORE_IMAGES // self.score_batch_size)
+        supernet_options(space_name, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
+
+    @property
+    def score_batch_size(self) -> int:
+        """Images per scoring batch: the config's, or 500 for acc/loss and 128 for a measure."""
+        return self.config.score_batch_size or (128 if self.config.score not in ("acc", "loss") else 500)
+
+    @property
+    def score_batches(self) -> int:
+        """Scoring batches: the config's, or one for a measure and, for acc/loss, as many whole
+        batches as the scoring split holds."""
+        measure = self.config.score not in ("acc", "loss")
+        return self.config.score_batches or (1 if measure else SCORE_IMAGES // self.score_batch_size)
+
+    def train_settings(self, space_name: str) -> TrainSettings:
+        """The training this config stands for on ``space_name`` (forgetting is measured on the
+        first scoring batch, evaluated as the scorer does)."""
+        c = self.config
         options = {f.name: getattr(c, f.name) for f in dataclasses.fields(TrainOptions)}
-        # Unbound (no benchmark yet, e.g. a bare conformance check): NB201, the defaults' space.
-        # Forgetting is measured on the first scoring batch, evaluated as the scorer does.
-        self.settings = TrainSettings(**options, snapshot_epochs=epochs, space=self._space or "nb201",
-                                      forgetting_epochs=forgetting, forgetting_archs=c.forgetting_archs,
-                                      forgetting_batch=self.score_batch_size, forgetting_bn=c.score_bn)
-        if self._space is not None:
-            supernet_options(self._space, c.init_channels, c.cells_per_stage)  # refuses a proxy the space lacks
+        return TrainSettings(**options, snapshot_epochs=parse_epochs(c.snapshots, "snapshots"), space=space_name,
+                             forgetting_epochs=parse_epochs(c.forgetting_epochs, "forgetting_epochs"),
+                             forgetting_archs=c.forgetting_archs, forgetting_batch=self.score_batch_size,
+                             forgetting_bn=c.score_bn)
+
+    @property
+    def curriculum(self) -> Curriculum | None:
+        """The schedule the trainer consults at epoch starts (None: the plain loop; CLOSENet has one)."""
+        return None
 
     def supernet_builder(self) -> SupernetBuilder:
         """``build(space, settings)``: the supernet this estimator trains (the space's own)."""
         return vanilla_supernet
 
-    def build_supernet(self):
-        """A freshly initialised supernet of the bound space for these settings (draws its
+    def build_supernet(self, space_name: str):
+        """A freshly initialised supernet of ``space_name`` for this config's training (draws its
         initialisation from the global generator)."""
-        return self.supernet_builder()(get_space(self.settings.space), self.settings)
+        return self.supernet_builder()(get_space(space_name), self.train_settings(space_name))
 
     def get_config(self) -> dict[str, Any]:
         """The config; without the forgetting options while they are off, so that runs and result
         files made before the option existed keep their identity (their journals resume)."""
         config = super().get_config()
-        if not self.settings.forgetting_epochs:
+        if not parse_epochs(self.config.forgetting_epochs, "forgetting_epochs"):
             for name in FORGETTING_FIELDS:
                 if config.get(name) == OneShotConfig.__dataclass_fields__[name].default:
                     del config[name]
@@ -177,7 +192,7 @@ class OneShotEstimator(Estimator):
         return space_name in RECIPES
 
     def snapshots(self) -> list[str]:
-        return [snapshot_label(e) for e in self.settings.snapshot_epochs]
+        return [snapshot_label(e) for e in parse_epochs(self.config.snapshots, "snapshots")]
 
     def prepare(self, ctx: RunContext) -> None:
         """Train the supernet(s), or pick up where a killed run left them.
@@ -186,14 +201,16 @@ class OneShotEstimator(Estimator):
         by everything that decides the weights; without one, training stays in memory.
         """
         seeds = protocol.SEEDS if self.config.seed_ensemble else (ctx.seed,)
-        self._trainers = []
+        self._settings = self.train_settings(ctx.space.name)
+        trainers = []
         for seed in seeds:
             # Kept in the cache, beyond the run: shards and runs that only score differently reuse it.
             root = None if ctx.work_dir is None else paths.cache_dir(ctx.cache_dir) / "oneshot"
-            trainer = SupernetTrainer(self.settings, seed, ctx.cifar10, ctx.device, root, progress=ctx.progress,
+            trainer = SupernetTrainer(self._settings, seed, ctx.cifar10, ctx.device, root, progress=ctx.progress,
                                       build=self.supernet_builder(), curriculum=self.curriculum)
             trainer.train()
-            self._trainers.append(trainer)
+            trainers.append(trainer)
+        self._trainers = tuple(trainers)
         self._loaded = None
 
     def state_hashes(self) -> dict[str, str]:
@@ -208,7 +225,7 @@ class OneShotEstimator(Estimator):
         for the supernet of the run's seed (FV = accuracy after the architecture's own step minus at
         the epoch's end), or ``{}`` when ``forgetting_epochs`` is empty. Read from the training's
         directory, so a training reused from the cache gives the same record."""
-        if not self.settings.forgetting_epochs or not self._trainers:
+        if not self._trainers or not self._settings.forgetting_epochs:
             return {}
         trainer = next((t for t in self._trainers if t.seed == ctx.seed), self._trainers[0])
         record = trainer.forgetting_record()
@@ -228,7 +245,7 @@ class OneShotEstimator(Estimator):
         if self._loaded is None or self._loaded[0] != label:
             engines = []
             for trainer in self._trainers:
-                net = self.build_supernet()
+                net = self.build_supernet(ctx.space.name)
                 net.load_state_dict(trainer.snapshot_weights(label))
                 engines.append(ZeroShotEngine(get_preset("study"), self.score_batches, self.score_batch_size, ctx.seed,
                                               ctx.space, ctx.cifar10, ctx.device, supernet=net.to(ctx.device)))

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from estimators.zero_shot import measures as M
+from suite.data.cifar10 import augment_uint8, normalize
 from suite.errors import UsageError
 
 
@@ -114,8 +115,6 @@ class ZeroShotEngine:
     def batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The (images float32 [B, 3, 32, 32], labels int64 [B]) batches, built once."""
         if self._batches is None:
-            from suite.data.cifar10 import augment_uint8, normalize
-
             data = self._cifar()
             total = self.n_batches * self.batch_size
             if self.preset.source == "score":

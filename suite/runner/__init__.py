@@ -20,7 +20,8 @@ from suite.runner.driver import (
     run,
     run_many,
 )
-from suite.runner.estimators import build_estimator, build_estimators
+from suite.registry import build_estimator
+from suite.runner.estimators import build_estimators
 from suite.runner.identity import archs_hash, work_dir
 from suite.runner.plan import EstimatorPlan, RunPlan
 from suite.runner.resolve import planned_ids, resolve_device

@@ -12,7 +12,7 @@ import suite
 from suite import protocol, provenance
 from suite.benchmarks import LoadedBenchmark, get_benchmark
 from suite.errors import SuiteError
-from suite.estimator import Estimator
+from suite.estimator import Estimator, snapshot_labels
 from suite.metrics import compute_criteria
 from suite.results import (
     BenchmarkInfo,
@@ -47,7 +47,7 @@ def build_results(plan: RunPlan, estimators: Sequence[Estimator], benchmark: Loa
     results = []
     for planned, estimator in zip(plan.estimators, estimators):
         name = estimator.name
-        labels = estimator.snapshots()
+        labels = snapshot_labels(estimator)
         failed: dict[str, list[str]] = {}
         for arch_id in run_ids.tolist():
             for label in labels:

@@ -22,7 +22,7 @@ import torch
 from suite import provenance
 from suite.benchmarks import LoadedBenchmark
 from suite.errors import SuiteError, UsageError
-from suite.estimator import Estimator
+from suite.estimator import Estimator, snapshot_labels
 from suite.progress import Progress
 from suite.results import ResultFile
 from suite.runner.build import build_results
@@ -34,7 +34,7 @@ from suite.runner.resolve import resolve
 from suite.runner.scoring import fusion_groups
 from suite.runner.spec import RunOptions, RunSpec
 
-#: Architectures handed to ``Estimator.score`` at a time, unless the estimator sets a smaller
+#: Architectures handed to ``Estimator.score`` at a time, unless the estimator's capabilities set a smaller
 #: ``chunk_size`` (slow estimators, so that the journal and the progress bar move often).
 CHUNK = 256
 #: A run whose first this-many architectures all fail stops: that is a setup problem or a bug,
@@ -133,7 +133,7 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
 
 
 def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:
-    return estimators[group[0]].snapshots() if len(group) == 1 else ["final"]
+    return snapshot_labels(estimators[group[0]]) if len(group) == 1 else ["final"]
 
 
 #: An architecture on which the process died this many times (segfault, host OOM kill) is
@@ -150,7 +150,7 @@ def _pending_tasks(estimators, groups, run_ids: Sequence[int], archs, state: Jou
     planned = resumed = 0
     for group in groups:
         names = [estimators[i].name for i in group]
-        step = min(getattr(estimators[i], "chunk_size", CHUNK) for i in group)
+        step = min(estimators[i].capabilities.chunk_size or CHUNK for i in group)
         for label in _labels(estimators, group):
             pending = []
             for arch_id, arch in zip(run_ids, archs):
@@ -176,7 +176,7 @@ def _score(tasks: list[Task], plan: RunPlan, estimators: Sequence[Estimator], de
         # Training happens once, here; the workers' prepare() then finds its output in work_dir
         # (on a cluster that needs a file system shared with the driver, or each worker retrains).
         for estimator in estimators:
-            if estimator.prepares_in_work_dir and ctx.work_dir is not None:
+            if estimator.capabilities.prepares_in_work_dir and ctx.work_dir is not None:
                 if plan.device_type == "cuda" and not torch.cuda.is_available():
                     raise UsageError(f"{estimator.name} trains in the driver before the Ray workers start, and this "
                                      "driver has no GPU: start it on a GPU node, or train first with the local "

@@ -23,7 +23,7 @@ import torch
 from suite import provenance
 from suite.benchmarks import get_benchmark
 from suite.errors import SuiteError, UsageError
-from suite.estimator import Estimator, RunContext
+from suite.estimator import Estimator, RunContext, component_names
 from suite.runner.estimators import build_estimators
 from suite.runner.identity import plan_work_dir
 from suite.runner.journal import ArchRecord
@@ -70,11 +70,13 @@ def prepare_worker(plan: RunPlan) -> tuple[list[Estimator], RunContext, dict[str
 def worker_meta(estimators: Sequence[Estimator], ctx: RunContext) -> dict[str, Any]:
     """What the journal records about a prepared worker: component names, estimators' run records, hashes
     of the data it read and of the state its estimators built (trained weights), environment."""
-    records = {e.name: e.run_record(ctx) for e in estimators}
+    records = {e.name: e.run_record(ctx) for e in estimators if e.capabilities.run_record}
     return {
-        "components": {e.name: list(e.components()) for e in estimators if e.components()},
+        "components": {e.name: list(component_names(e, ctx.space.name)) for e in estimators
+                       if component_names(e, ctx.space.name)},
         "records": {name: record for name, record in records.items() if record},
-        "data": {**ctx.data_hashes(), **{k: v for e in estimators for k, v in e.state_hashes().items()}},
+        "data": {**ctx.data_hashes(), **{k: v for e in estimators if e.capabilities.state_hashes
+                                         for k, v in e.state_hashes().items()}},
         "environment": provenance.environment(ctx.device),
     }
 

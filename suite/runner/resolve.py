@@ -10,8 +10,8 @@ import torch
 from suite import protocol
 from suite.benchmarks import BenchmarkSpec, LoadedBenchmark, get_benchmark
 from suite.errors import UsageError
-from suite.estimator import Estimator
-from suite.runner.estimators import build_estimator
+from suite.estimator import Estimator, reference_gt_column
+from suite.registry import build_estimator
 from suite.runner.identity import archs_hash
 from suite.runner.plan import EstimatorPlan, RunPlan
 from suite.runner.spec import RunOptions, RunSpec
@@ -48,7 +48,7 @@ def planned_ids(benchmark: LoadedBenchmark, sample: int | None, shard: tuple[int
 
 def estimator_plan(estimator: Estimator, gt_column: str | None, bench_spec: BenchmarkSpec) -> EstimatorPlan:
     """A bound estimator's plan: its resolved config and the ground-truth column its criteria use."""
-    column = gt_column or estimator.reference_gt_column() or bench_spec.default_gt_column
+    column = gt_column or reference_gt_column(estimator) or bench_spec.default_gt_column
     return EstimatorPlan(name=estimator.name, config=estimator.get_config(), gt_column=column)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from suite.errors import SuiteError
-from suite.estimator import Estimator, RunContext
+from suite.estimator import Estimator, RunContext, snapshot_labels
 from suite.runner.journal import ArchRecord
 
 #: Longest failure reason kept (characters).
@@ -68,8 +68,8 @@ def fusion_groups(estimators: Sequence[Estimator]) -> list[list[int]]:
     fusion group share a sweep; every other estimator is alone. Order: first appearance."""
     groups: dict[Any, list[int]] = {}
     for i, estimator in enumerate(estimators):
-        key = estimator.fusion_group()
-        if key is None or estimator.snapshots() != ["final"]:
+        key = estimator.fusion_group() if estimator.capabilities.fusion else None
+        if key is None or snapshot_labels(estimator) != ["final"]:
             key = ("alone", i)
         groups.setdefault((type(estimator).score_fused.__func__, key), []).append(i)
     return list(groups.values())
@@ -143,7 +143,7 @@ def _retry_single(estimator: Estimator, label: str, item: tuple[Any, Any], ctx: 
     try:
         while error.out_of_memory:
             _free_cached_memory()
-            how = estimator.split_batch()
+            how = estimator.split_batch() if estimator.capabilities.splits_batch else None
             if how is None:
                 break
             splits.append(how)

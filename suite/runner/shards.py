@@ -8,9 +8,10 @@ from pathlib import Path
 from suite import provenance
 from suite.benchmarks import LoadedBenchmark, get_benchmark
 from suite.errors import UsageError
+from suite.estimator import snapshot_labels
+from suite.registry import build_estimator
 from suite.results import ResultFile
 from suite.runner.build import build_results
-from suite.runner.estimators import build_estimator
 from suite.runner.identity import archs_hash
 from suite.runner.journal import JournalError, JournalState, plan_hash, read_journal
 from suite.runner.plan import RunPlan
@@ -95,7 +96,7 @@ def merge(journal_paths: Sequence[Path], data_dir: Path | None = None, gt_column
     for path, state in states:
         for arch_id in planned_ids(benchmark, base_identity["sample"], tuple(state.header["identity"]["shard"])).tolist():
             for e in estimators:
-                for label in e.snapshots():
+                for label in snapshot_labels(e):
                     if (str(arch_id), label, e.name) not in state.outcomes:
                         raise JournalError(f"{path}: shard {state.header['identity']['shard'][0]}/{count} is incomplete "
                                            f"(architecture {arch_id} has no {e.name} outcome); re-run that shard to finish it")

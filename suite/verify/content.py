@@ -16,7 +16,8 @@ import numpy as np
 from suite import protocol
 from suite.errors import SuiteError
 from suite.metrics import compute_criteria
-from suite.registry import get_estimator_class
+from suite.estimator import component_names, reference_gt_column, snapshot_labels
+from suite.registry import build_estimator, get_estimator_class
 from suite.results import decode_scores, validate_result
 from suite.verdict import CheckSkipped
 from suite.verify.state import FileState
@@ -74,7 +75,7 @@ def _check_gt_column(state: FileState, column: str) -> None:
     accepted = [spec.default_gt_column]
     if column != spec.default_gt_column:
         estimator = installed_estimator(state)
-        reference = estimator.reference_gt_column() if estimator is not None else None
+        reference = reference_gt_column(estimator) if estimator is not None else None
         if reference:
             accepted.append(reference)
     if column not in accepted:
@@ -92,13 +93,12 @@ def installed_estimator(state: FileState):
         return state.estimator
     info = state.result.estimator
     try:
-        cls = get_estimator_class(info.name)
+        get_estimator_class(info.name)
     except SuiteError:
         state.estimator_looked_up = True
         return None
     try:
-        estimator = cls(**info.config)
-        estimator.bind_space(state.benchmark.spec.space.name)
+        estimator = build_estimator(info.name, info.config, state.benchmark.spec.space.name, require_support=False)
     except Exception as exc:  # noqa: BLE001 - any refusal of a hostile config is a one-line failure
         raise SuiteError(f"estimator.config {_short(info.config)} is not accepted by this suite's "
                          f"{info.name}: {exc}") from None
@@ -132,28 +132,26 @@ def check_estimator(state: FileState) -> str:
     if not same_json_value(info.config, resolved):
         raise SuiteError(f"estimator.config {_short(info.config)} is not as this suite's {cls.name} resolves it: "
                          f"expected {_short(resolved)} (as `suite run` records it)")
-    labels, expected = [s.label for s in state.result.snapshots], list(estimator.snapshots())
+    labels, expected = [s.label for s in state.result.snapshots], snapshot_labels(estimator)
     if labels != expected:
         shown = _short([label[:20] for label in labels][:4])
         raise SuiteError(f"snapshot labels {shown} are not {_short(expected)}, the snapshots this suite's "
                          f"{cls.name} yields")
-    combined = sum(_check_combination(snap, estimator) for snap in state.result.snapshots)
+    combined = sum(_check_combination(snap, estimator, space) for snap in state.result.snapshots)
     state.estimator_ok = True
     note = f"; scores are the combination of the components in {combined} snapshot(s)" if combined else ""
     return f"{cls.name}: family, config and snapshot labels are the installed estimator's{note}"
 
 
-def _check_combination(snap, estimator) -> bool:
+def _check_combination(snap, estimator, space: str) -> bool:
     """Components only where the installed estimator combines them (it overrides ``combine``), and
     then present when it names them, and the scores equal ``combine`` of them over the whole
     snapshot (exactly; NaN equals NaN). Returns whether the snapshot's scores were checked so.
 
     The component order is the estimator's when it names them before ``prepare``, the file's
     otherwise (``rerun`` then checks the names against the prepared estimator's)."""
-    from suite.estimator import Estimator  # deferred: torch, so that verify (and the leaderboard) stay light
-
-    combines = type(estimator).combine is not Estimator.combine
-    names = tuple(estimator.components()) if combines else ()
+    combines = estimator.capabilities.components
+    names = component_names(estimator, space) if combines else ()
     label = snap.label[:20]
     if snap.components and not combines:
         raise SuiteError(f"snapshot {label!r} has components {_names(snap.components)}, but this suite's "
