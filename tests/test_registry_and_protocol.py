@@ -177,7 +177,7 @@ def test_a_plugin_is_found_by_its_entry_point_checked_run_and_verified(plugins, 
     from suite.cli import main
     from suite.conformance import check_estimator
     from suite.keys import load_private_key
-    from suite.results import write_signed_result
+    from suite.signing import write_signed_result
     from suite.runner import RunOptions, RunSpec, execute
     from suite.spaces.nb201 import NB201, sample_archs
 
