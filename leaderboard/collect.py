@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from suite.results import ResultFile, parse_json_bytes, validate_result
+from suite.results import MAX_FILE_BYTES, ResultFile, parse_json_bytes, validate_result
 from suite.submission_layout import run_identity
 from suite.verify import Verifier, find_files
 
@@ -50,6 +50,21 @@ def _verdict_in_worker(path: Path, data: bytes | None) -> tuple[bool, str]:
     return _verdict(_worker_verifier, path, data)
 
 
+def _read(path: Path) -> bytes | None:
+    """A regular file's bytes if it is within the size limit; None otherwise (the verifier then reads
+    it itself and says what is wrong: a link, too large, unreadable). The size is checked before
+    anything is read, so a huge file costs no memory."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+                return None
+            return handle.read(MAX_FILE_BYTES + 1)  # grown since: parse_json_bytes refuses it
+    except OSError:
+        return None
+
+
 def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
             jobs: int | None = None) -> tuple[list[Accepted], list[tuple[Path, str]]]:
     """Verify every ``*.json`` under ``roots``; (accepted, rejected as (path, first failed check)).
@@ -58,7 +73,7 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
         jobs: worker processes (default: the CPUs, at most 8; one below PARALLEL_FROM files).
     """
     files = find_files(roots)
-    blobs = [p.read_bytes() if p.is_file() and not p.is_symlink() else None for p in files]
+    blobs = [_read(p) for p in files]
     jobs = jobs or min(8, os.cpu_count() or 1)
     if jobs > 1 and len(files) >= PARALLEL_FROM:
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(signers, data_dir, cache_dir)) as pool:

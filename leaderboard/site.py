@@ -28,10 +28,15 @@ from leaderboard.estimator_page import _estimator_page
 from leaderboard.render import _write, environment
 from leaderboard.rows import _group, _slug
 from suite import protocol
+from suite.atomic import WriteError, clean_stale_temps, make_dirs, temp_path
 from suite.benchmarks import get_benchmark
+from suite.errors import UsageError
 from suite.metrics import HEADLINE
 
 ASSETS = Path(__file__).parent / "assets"
+#: The file that marks a directory as a site this builder made: only such a directory is replaced.
+MARKER = ".suite-site"
+MARKER_TEXT = "A site built by `suite leaderboard build`; the next build into this directory replaces it whole.\n"
 #: Below this many estimator pages, they are made in this process (forking would cost more).
 PARALLEL_PAGES_FROM = 6
 
@@ -48,7 +53,11 @@ class BuildReport:
 
 def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, cache_dir: Path | None = None,
           resamples: int = 200, jobs: int | None = None, analyses: bool = True) -> BuildReport:
-    """Verify what is under ``roots`` and write the site to ``out`` (replaced).
+    """Verify what is under ``roots`` and write the site to ``out``.
+
+    The site is written into a new directory beside ``out`` and swapped in when complete; ``out``
+    must be new, empty, or a site an earlier build made (:func:`check_out_dir`): nothing else is
+    ever replaced, and a build that fails leaves ``out`` as it was.
 
     Args:
         jobs: worker processes for verification and estimator pages (default: the CPUs, at most 8).
@@ -56,9 +65,67 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
             them on its page.
     """
     jobs = jobs or min(8, os.cpu_count() or 1)
+    check_out_dir(out, roots)  # before the verification, which takes a while
     accepted, rejected = collect(roots, signers, data_dir, cache_dir, jobs=jobs)
-    if out.exists():
-        shutil.rmtree(out)
+    target = Path(os.path.abspath(out))
+    make_dirs(target.parent)
+    clean_stale_temps(target.parent)  # what builds that were killed left
+    staging = temp_path(target)
+    try:
+        pages = _write_site(staging, accepted, data_dir, resamples, jobs, analyses)
+        check_out_dir(out, roots)  # still ours, or still absent
+        _swap_in(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise WriteError(f"cannot write the site beside {out} ({exc.strerror or type(exc).__name__}); "
+                         f"{out} is left as it was") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuildReport(out=out, pages=pages, accepted=len(accepted), rejected=rejected)
+
+
+def check_out_dir(out: Path, roots: list[Path]) -> None:
+    """A build replaces its output directory whole: refuse anything but a new or empty directory, or
+    one an earlier build made (it holds :data:`MARKER`).
+
+    Raises:
+        UsageError: one line naming the directory and what to do.
+    """
+    here = Path.cwd().resolve()
+    resolved = out.resolve()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise UsageError(f"{out} is not a directory; name the site's own directory with --out-dir")
+    if here.is_relative_to(resolved):
+        raise UsageError(f"{out} is the working directory or holds it; the build replaces --out-dir whole: name a "
+                         "directory of its own (e.g. site)")
+    inside = next((r for r in roots if Path(r).resolve().is_relative_to(resolved)), None)
+    if inside is not None:
+        raise UsageError(f"{out} holds the input {inside}; the build replaces --out-dir whole: name another directory")
+    if out.is_dir() and not (out / MARKER).is_file() and any(out.iterdir()):
+        raise UsageError(f"{out} is not empty and is not a site this command built (it has no {MARKER}); the build "
+                         "replaces --out-dir whole: name a new or empty directory, or an earlier build's")
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Put the finished site in place: the old one (ours: checked) is moved aside, then removed."""
+    if not (out.exists() or out.is_symlink()):
+        os.rename(staging, out)
+        return
+    old = temp_path(out, ".old")
+    os.rename(out, old)
+    try:
+        os.rename(staging, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_site(out: Path, accepted: list, data_dir: Path | None, resamples: int, jobs: int, analyses: bool) -> int:
+    """Write every page, plot, download and analysis under ``out`` (new); returns the number of pages."""
+    out.mkdir()
+    (out / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     for sub in ("assets", "plots", "estimators", "benchmarks", "downloads", "analyses"):
         (out / sub).mkdir(parents=True)
     for asset in sorted(ASSETS.iterdir()):
@@ -88,7 +155,7 @@ def build(roots: list[Path], out: Path, signers: Path, data_dir: Path | None, ca
                        for row in section})  # reference lines are not filtered
     _write(out / "index.html", env.get_template("index.html.j2").render(
         **common, tables=tables, criteria=HEADLINE, families=families, resamples=resamples, root="", title="Leaderboard"))
-    return BuildReport(out=out, pages=pages + 1, accepted=len(accepted), rejected=rejected)
+    return pages + 1
 
 
 #: What forked page workers read: set just before the pool starts, so nothing big is pickled.

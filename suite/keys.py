@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from suite.atomic import TargetExistsError, WriteError, write_atomically
 from suite.errors import SuiteError, UsageError
 
 KEY_ENV = "SUITE_SIGNING_KEY"
@@ -50,26 +51,54 @@ def default_key_path() -> Path:
 def generate_key(path: Path, comment: str = "nas-suite") -> tuple[Path, Path]:
     """Write a new Ed25519 key pair: ``path`` (OpenSSH private key, mode 0600) and ``path.pub``.
 
+    Each half is written whole or not at all (:func:`suite.atomic.write_atomically`), and a pair
+    is never left half-made: if the public half cannot be written, the private one is removed. A
+    zero-byte private key (left by a keygen of an older suite killed mid-write) holds no key and
+    is replaced.
+
     Raises:
         UsageError: ``path`` exists (a key is never overwritten).
+        WriteError: the key cannot be written (full disk, no permission); nothing is left behind.
     """
     path = Path(path)
     pub_path = path.with_name(path.name + ".pub")
+    _remove_empty_leftover(path, pub_path)
     for existing in (path, pub_path):
         if existing.exists() or existing.is_symlink():
-            raise UsageError(f"{existing} exists; keys are never overwritten (pass another --out, or delete it yourself)")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            raise UsageError(_exists(existing))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise WriteError(f"cannot create the directory {path.parent} ({exc.strerror}); pass --out elsewhere") from None
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                 serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private from the first byte
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private)
-    public = public_key_line(key.public_key(), comment)
-    fd = os.open(pub_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(public + "\n")
+    try:
+        write_atomically(path, private, mode=0o600)  # private from the first byte
+    except TargetExistsError:
+        raise UsageError(_exists(path)) from None
+    try:
+        write_atomically(pub_path, public_key_line(key.public_key(), comment) + "\n", mode=0o644)
+    except TargetExistsError:
+        path.unlink(missing_ok=True)  # just made, never used: no half pair
+        raise UsageError(_exists(pub_path)) from None
+    except WriteError:
+        path.unlink(missing_ok=True)
+        raise
     return path, pub_path
+
+
+def _exists(path: Path) -> str:
+    return f"{path} exists; keys are never overwritten (pass another --out, or delete it yourself)"
+
+
+def _remove_empty_leftover(path: Path, pub_path: Path) -> None:
+    """An empty private key file with no public half: what a killed keygen of an older suite left."""
+    try:
+        if path.is_file() and not path.is_symlink() and path.stat().st_size == 0 and not pub_path.exists():
+            path.unlink()
+    except OSError:
+        pass
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -81,7 +110,10 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     path = Path(path)
     if not path.is_file():
         raise KeyFileError(f"no signing key at {path}; create one with `suite keygen` (or point --key / {KEY_ENV} at yours)")
-    mode = stat.S_IMODE(path.stat().st_mode)
+    info = path.stat()
+    if info.st_size == 0:
+        raise KeyFileError(f"{path} is empty (a keygen that did not finish?); delete it and run `suite keygen` again")
+    mode = stat.S_IMODE(info.st_mode)
     if os.name == "posix" and mode & 0o077:
         raise KeyFileError(f"{path} is readable by others (mode {mode:04o}); run `chmod 600 {path}`")
     try:

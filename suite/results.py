@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -21,6 +20,7 @@ import numpy as np
 import rfc8785
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from suite.atomic import write_atomically
 from suite.errors import ResultFileError
 from suite.provenance_schema import Provenance, parse_provenance
 
@@ -180,23 +180,10 @@ def dumps(result: ResultFile) -> str:
     return json.dumps(result.model_dump(mode="json"), sort_keys=True, indent=1, allow_nan=False) + "\n"
 
 
-def write_result(result: ResultFile, path: str | Path) -> Path:
-    """Write atomically: a temporary file in the same directory, fsync'd, then renamed."""
+def write_result(result: ResultFile, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write atomically (:func:`suite.atomic.write_atomically`); a file there is replaced only with ``overwrite``."""
     result.check_alignment()
-    return write_atomically(path, dumps(result))
-
-
-def write_atomically(path: str | Path, text: str) -> Path:
-    """A temporary file in the same directory, fsync'd, then renamed over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, dumps(result), overwrite=overwrite)
 
 
 def load_json_file(path: str | Path) -> Any:

@@ -34,10 +34,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from suite import canonical
+from suite.atomic import write_atomically
 from suite.errors import SuiteError
 from suite.keys import Signer, key_id
 from suite.provenance import utc_now
-from suite.results import ResultFile, write_atomically
+from suite.results import ResultFile
 
 MEDIA_TYPE = "application/vnd.nas-estimator-suite.signed-result+json;version=1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -113,10 +114,17 @@ def sign_result(result: ResultFile, key: Ed25519PrivateKey) -> dict[str, Any]:
     }
 
 
-def write_signed_result(result: ResultFile, path: str | Path, key: Ed25519PrivateKey) -> Path:
-    """Sign ``result`` with the Ed25519 ``key`` and write the signed file atomically."""
+def write_signed_result(result: ResultFile, path: str | Path, key: Ed25519PrivateKey, *,
+                        overwrite: bool = False) -> Path:
+    """Sign ``result`` with the Ed25519 ``key`` and write the signed file atomically.
+
+    Raises:
+        suite.atomic.TargetExistsError: ``path`` exists and ``overwrite`` is False (decided by the write itself).
+        suite.atomic.WriteError: it cannot be written (full disk, ...); nothing is left under its name.
+    """
     signed = sign_result(result, key)
-    return write_atomically(path, json.dumps(signed, sort_keys=True, indent=1, allow_nan=False) + "\n")
+    return write_atomically(path, json.dumps(signed, sort_keys=True, indent=1, allow_nan=False) + "\n",
+                            overwrite=overwrite)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,14 @@ class CheckSkipped(Exception):
 
 
 def one_line(text: str) -> str:
-    """One printable line: the first line, at most 400 characters, undecodable characters escaped."""
+    """One printable line: the first line, at most 400 characters, control and undecodable characters escaped."""
     first = text.strip().splitlines()[0] if text.strip() else ""
-    return first[:400].encode("utf-8", "backslashreplace").decode("utf-8")
+    return printable(first[:400])
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (escape sequences, carriage returns,
+    bidirectional overrides) and undecodable ones written as backslash escapes, so a file or estimator
+    name cannot move the cursor, recolour the screen or hide what follows."""
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return out.encode("utf-8", "backslashreplace").decode("utf-8")

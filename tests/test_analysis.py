@@ -432,3 +432,18 @@ def test_cli_json_on_a_real_sample(data_dir, tmp_path):
     assert entry["analyses"]["score_vs_gt"]["headline"]["format"] == "svg"
     recorded = read_result(sample).snapshots[-1].criteria.values["KD"]
     assert entry["analyses"]["trends"]["headline"]["KD"] == [pytest.approx(recorded, abs=1e-12)]
+
+
+def test_csv_cells_with_a_bare_cr_or_lf_are_quoted_and_each_line_guarded(tmp_path):
+    import csv
+    import io
+
+    from suite.analysis.plots import csv_text, write_csv
+
+    cells = ["ok\r=HYPERLINK(\"http://x\")", "ok\n@SUM(A1)", "\r-1", "plain"]
+    text = csv_text(["label"], [[c] for c in cells])
+    assert [row[0] for row in csv.reader(io.StringIO(text, newline=""))][1:] == [
+        "ok\r'=HYPERLINK(\"http://x\")", "ok\n'@SUM(A1)", "'\r'-1", "plain"]
+    assert text.split("\n")[1] == '"ok\r\'=HYPERLINK(""http://x"")"'  # quoted: a bare CR never ends the row
+    written = write_csv(tmp_path / "f.csv", pd.DataFrame({"label": cells[:1], "KD": [0.5]})).read_bytes().decode()
+    assert list(csv.reader(io.StringIO(written, newline=""))) == [["label", "KD"], ["ok\r'=HYPERLINK(\"http://x\")", "0.5"]]

@@ -146,3 +146,14 @@ def test_leaderboard_table_lists_results_and_skips_broken_files(data_dir, tmp_pa
     rows = json.loads(captured.out)
     assert len(rows) == 1 and rows[0]["estimator"] == "random" and rows[0]["seeds"] == 2
     assert "broken.json: not valid JSON" in captured.err
+
+
+def test_leaderboard_table_escapes_control_characters_of_names(signed_file, tmp_path, capsys):
+    raw = json.loads(signed_file.read_text())["result"]
+    raw["estimator"]["name"] = "\x1b[2J\x1b[31mevil\r"
+    (tmp_path / "r.json").write_text(json.dumps(raw))
+    (tmp_path / "bad\x1b[31m.json").write_text("{")
+    assert main(["leaderboard", "table", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "\x1b" not in captured.out + captured.err and "\r" not in captured.out
+    assert "\\x1b[2J\\x1b[31mevil\\r" in captured.out and "bad\\x1b[31m.json" in captured.err

@@ -105,3 +105,60 @@ def test_a_later_failure_never_replaces_a_journaled_score(tmp_path):
     state = read_journal(path)
     assert state.scored(0, "final", "a") and float(state.outcomes[("0", "final", "a")]) == 1.0
     assert state.outcomes[("0", "final", "c")] == "boom"  # an estimator without a score still records it
+
+
+def _journal_with(tmp_path, line: bytes):
+    path = tmp_path / "run.jsonl"
+    Journal.open(path, _header()).close()
+    with open(path, "ab") as handle:
+        handle.write(line + b"\n")
+    return path
+
+
+def test_a_line_nested_too_deeply_is_a_corrupt_line_not_a_traceback(tmp_path):
+    path = _journal_with(tmp_path, b"[" * 200_000)
+    with pytest.raises(JournalError, match=r"run\.jsonl:3: corrupt journal line"):
+        read_journal(path)
+    with pytest.raises(JournalError, match=r"run\.jsonl:3: corrupt journal line"):
+        Journal.open(path, _header())
+
+
+@pytest.mark.parametrize("record, fragment", [
+    ({"arch": 1, "label": "final", "scores": {"params": True}}, "the score of 'params'"),  # never the score 1.0
+    ({"arch": 1, "label": "final", "scores": {"params": [[1.0, 2.0], [3.0, 4.0]]}}, "the score of 'params'"),
+    ({"arch": 1, "label": "final", "scores": {"params": []}}, "the score of 'params'"),
+    ({"arch": 1, "label": "final", "scores": {"params": [1.0, False]}}, "the score of 'params'"),
+    ({"arch": 1, "label": "final", "scores": {"params": 7}}, "the score of 'params'"),
+    ({"arch": True, "label": "final", "scores": {"params": 1.0}}, "arch (an integer or string id)"),
+    ({"arch": 1, "label": 5, "scores": {"params": 1.0}}, "label (a string)"),
+    ({"arch": 1, "label": "final", "failed": {"params": 3}}, "failed is not an object of strings"),
+    ({"attempt": [1], "label": "final"}, "an attempt needs"),
+    ({"meta": {"data": {"cifar10_content": 5}}}, "meta.data"),
+    (["session"], "not a JSON object"),
+])
+def test_every_record_is_type_checked(tmp_path, record, fragment):
+    path = _journal_with(tmp_path, json.dumps(record).encode())
+    with pytest.raises(JournalError, match=r"run\.jsonl:3: malformed journal record") as caught:
+        read_journal(path)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_journal_path_that_is_a_directory_is_one_line(tmp_path):
+    (tmp_path / "run.jsonl").mkdir()
+    with pytest.raises(JournalError, match=r"cannot open the journal .*run\.jsonl \(Is a directory\)"):
+        Journal.open(tmp_path / "run.jsonl", _header())
+
+
+def test_a_changed_identity_is_said_in_words(tmp_path):
+    path = tmp_path / "run.jsonl"
+    Journal.open(path, _header()).close()
+    with pytest.raises(JournalError) as caught:  # a field the journal's identity does not have, equal to None
+        Journal.open(path, _header(shard=None))
+    message = str(caught.value)
+    assert "journal has None, this run None" not in message
+    assert "the journal's identity has no 'shard'; this run's is None" in message
+    header = json.loads(path.read_bytes().splitlines()[0])
+    header["identity_sha256"] = "0" * 64
+    path.write_bytes(json.dumps(header).encode() + b"\n")
+    with pytest.raises(JournalError, match="its header was edited or damaged"):
+        Journal.open(path, _header())

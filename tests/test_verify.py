@@ -328,3 +328,23 @@ def test_same_json_value_agrees_with_rfc8785(a, b):
         return
     assert same_json_value(a, b) == canonical_equal
     assert same_json_value(a, a)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_path_that_is_not_a_file_or_directory_is_an_error_not_nothing_to_verify(keys, tmp_path, capsys, kind):
+    import os
+    from pathlib import Path
+
+    path = Path("/dev/null") if kind == "device" else tmp_path / "r.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    assert main(["verify", str(path), "--signers", str(keys["signers"])]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path} is not a regular file or a directory") and "\n" not in err
+
+
+def test_file_names_with_control_characters_are_escaped_on_the_terminal(keys, tmp_path, capsys):
+    (tmp_path / "a\x1b[2Jb\r.json").write_text("{}")
+    assert main(["verify", str(tmp_path), "--signers", str(keys["signers"])]) == 3
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "a\\x1b[2Jb\\r.json" in out

@@ -2,18 +2,18 @@
 
 Plots go through :func:`suite.plotting.svg_text` / :func:`suite.plotting.png_bytes` (matplotlib
 Agg, fixed SVG hash salt, no dates, no software tag), so the same input gives the same bytes.
-JSON is written with sorted keys and non-finite floats as ``null``; CSV through pandas (``\\n`` line
-ends, floats in Python's shortest round-trip form, undefined values empty). A text cell a spreadsheet
-would run as a formula (snapshot labels come from result files) is written with a leading ``'``
-(:func:`csv_cell`, OWASP's advice on CSV injection); numbers are never changed.
+JSON is written with sorted keys and non-finite floats as ``null``; CSV by :func:`csv_text` (``\\n``
+line ends, floats in Python's shortest round-trip form, undefined values empty, a field with a comma,
+quote, CR or LF quoted). A text cell a spreadsheet would run as a formula (snapshot labels come from
+result files) gets a leading ``'`` on each of its lines (:func:`csv_cell`, OWASP's advice on CSV
+injection); numbers are never changed.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from suite.plotting import plt, png_bytes, svg_text
 
 #: How a text cell starts when a spreadsheet would read it as a formula (OWASP, "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
 #: Scatter plots with more points than this are written as PNG (an SVG of 15,625 markers is ~3 MB).
 SCATTER_PNG_ABOVE = 2000
 
@@ -58,42 +59,50 @@ def write_json(path: Path, data: Any) -> Path:
 
 
 def csv_cell(value: Any) -> Any:
-    """A text cell that starts like a formula (:data:`FORMULA_START`) with ``'`` in front; any other
-    value (numbers included, negative ones too) as it is."""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+    """A text cell with ``'`` in front of each of its lines that starts like a formula
+    (:data:`FORMULA_START`; a spreadsheet may split a cell at a bare CR or LF), and in front of the
+    cell if it starts with a line break; any other value (numbers included, negative ones too) as it is."""
+    if not isinstance(value, str):
+        return value
+    parts = _LINE_BREAK.split(value)  # text, break, text, ...
+    text = "".join("'" + part if i % 2 == 0 and part.startswith(FORMULA_START) else part
+                   for i, part in enumerate(parts))
+    text = "'" + text if text.startswith(("\r", "\n")) else text
+    return value if text == value else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text of ``rows`` under ``header``: floats in shortest round-trip form (``repr``), None empty,
-    text through :func:`csv_cell`."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow(["" if v is None else repr(v) if isinstance(v, float) else csv_cell(v) for v in row])
-    return buffer.getvalue()
+def csv_text(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text of ``rows`` under ``header`` (RFC 4180, ``\\n`` line ends): floats in shortest round-trip
+    form (``repr``), None empty, text through :func:`csv_cell`; a field holding a comma, a quote,
+    a CR or an LF is quoted (Python's csv module leaves a bare CR unquoted when lines end with LF)."""
+    lines = [",".join(_csv_field(h) for h in header)]
+    lines.extend(",".join(_csv_field(v) for v in row) for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def _csv_field(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None:
+        return ""
+    text = repr(value) if isinstance(value, float) else str(csv_cell(value))
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _missing(value: Any) -> bool:
+    return value is pd.NA or value is pd.NaT or (isinstance(value, (float, np.floating)) and math.isnan(value))
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    """``frame`` as CSV without its index; None/NaN cells are left empty, text goes through :func:`csv_cell`."""
+    """``frame`` as CSV (:func:`csv_text`) without its index; None/NaN cells are left empty, text goes
+    through :func:`csv_cell`; the caller's frame is not changed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_formula_safe(frame).to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+    rows = ([None if _missing(v) else v for v in row] for row in frame.itertuples(index=False, name=None))
+    path.write_text(csv_text(list(frame.columns), rows), encoding="utf-8")
     return path
-
-
-def _formula_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with :func:`csv_cell` applied to its column names and to the text cells of its
-    text columns; numeric columns, and non-text cells of mixed columns, are left untouched."""
-    out = frame.rename(columns=csv_cell)
-    for i in range(out.shape[1]):
-        column = out.iloc[:, i]
-        if not (pd.api.types.is_object_dtype(column.dtype) or pd.api.types.is_string_dtype(column.dtype)):
-            continue
-        values = column.tolist()
-        if any(csv_cell(v) is not v for v in values):
-            out.isetitem(i, pd.Series([csv_cell(v) for v in values], index=out.index, dtype=object))
-    return out
 
 
 def write_figure(fig, stem: Path, raster: bool = False) -> Path:

@@ -12,6 +12,7 @@ from suite import paths
 from suite.cli.formatting import fmt
 from suite.cli.options import data_options, json_option, out_dir_option, signers_option
 from suite.errors import UsageError
+from suite.verdict import printable
 
 
 @click.group("leaderboard")
@@ -32,7 +33,7 @@ def leaderboard_table(roots, as_json) -> None:
 
     table, rejected = load_comparison(roots or [Path("results")])
     for path, reason in rejected:
-        click.echo(f"skipped {reason}", err=True)
+        click.echo(f"skipped {printable(reason)}", err=True)
     if as_json:
         click.echo(table.to_json(orient="records", indent=1))
         return
@@ -45,7 +46,8 @@ def leaderboard_table(roots, as_json) -> None:
     columns = ["rank", "benchmark", "estimator", "on", "family", "seeds", "n", *HEADLINE]
     if table["other_gt"].any():
         columns.insert(4, "gt")
-    rows = [[fmt(v) if isinstance(v, float) else v for v in row] for row in table[columns].itertuples(index=False)]
+    rows = [[fmt(v) if isinstance(v, float) else printable(v) if isinstance(v, str) else v for v in row]
+            for row in table[columns].itertuples(index=False)]  # names come from result files: no escape sequences
     click.echo(tabulate(rows, headers=columns, tablefmt="github"))
     if table["reference"].any():
         click.echo("note: rows ranked 'ref' are reference lines (GT noise ceiling, brute-force training, chance): "
@@ -62,7 +64,8 @@ def leaderboard_table(roots, as_json) -> None:
 
 @leaderboard_group.command("build")
 @click.argument("roots", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@out_dir_option("Output directory (replaced).", default=Path("site"), show_default=True)
+@out_dir_option("Output directory: new, empty, or an earlier build's (replaced whole once the new site is complete).",
+                default=Path("site"), show_default=True)
 @signers_option
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=200, show_default=True,
               help="Paired bootstrap resamples over architectures (KD intervals, neighbour significance).")
@@ -77,6 +80,6 @@ def leaderboard_build(roots, out_dir, signers_path, resamples, analyses, data_di
     report = build(list(roots) or [Path("submissions")], out_dir, signers_path, paths.data_dir(data_dir),
                    paths.cache_dir(cache_dir), resamples=resamples, analyses=analyses)
     for path, reason in report.rejected:
-        click.echo(f"rejected {path}: {reason}", err=True)
+        click.echo(f"rejected {printable(str(path))}: {printable(reason)}", err=True)
     click.echo(f"built {report.out}: {report.pages} pages from {report.accepted} verified files, "
                f"{len(report.rejected)} rejected, in {time.perf_counter() - started:.1f} s", err=True)

@@ -22,9 +22,11 @@ from suite.cli.options import (
     progress_options,
     results_dir_option,
 )
-from suite.errors import UsageError
+from suite.atomic import TargetExistsError, WriteError, check_writable_dir
+from suite.errors import SuiteError, UsageError
 from suite.keys import default_key_path, load_private_key
 from suite.registry import get_estimator_class, list_estimators
+from suite.results import read_result
 from suite.signing import write_signed_result
 
 
@@ -120,14 +122,16 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
     shard_pair = parse_shard(shard) if shard else None
     signing_key = None if shard_pair else load_private_key(key_path or default_key_path())  # before any work
     targets = [out or out_dir / benchmark / name / f"seed{seed}.json" for name in names]
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite and shard_pair is None:
-        raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
+    default_journals = (out.parent if out is not None else out_dir) / ".journal"
+    if shard_pair is None:
+        for target in targets:
+            check_writable_dir(target.parent)  # a file in the way, no permission: said now, not after the scoring
+        if not overwrite:
+            _refuse_existing(targets, _journal_identities(journal_dir or default_journals))
     specs = [RunSpec(benchmark=benchmark, estimator=name, seed=seed, config=configs[name], sample=sample,
                      gt_column=gt_column, nonfinite=nonfinite, device=device,
                      data_dir=paths.data_dir(data_dir), cache_dir=paths.cache_dir(cache_dir))
              for name in names]
-    default_journals = (out.parent if out is not None else out_dir) / ".journal"
     options = RunOptions(journal_dir=journal_dir or default_journals, shard=shard_pair, executor=executor,
                          address=address, workers=workers, threads=threads, restart=restart,
                          progress="none" if quiet else progress_mode)
@@ -138,7 +142,8 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
                    f"({outcome.failed} failed); when every shard is done: suite merge <the {shard_pair[1]} journals>",
                    err=True)
         return
-    _write_and_report(outcome.results, targets, as_json, data_dir, signing_key)
+    kept = f"the journal {outcome.journal} keeps the scores" if outcome.journal else "the scores are lost"
+    _write_and_report(outcome.results, targets, as_json, data_dir, signing_key, overwrite, kept)
     if outcome.journal is not None and outcome.failed and not keep_journal:
         # a run with failures may be worth finishing: keep what it holds so they can be retried
         click.echo(f"kept the journal {outcome.journal}: {outcome.failed} failed outcome(s); re-run the same command "
@@ -148,10 +153,21 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         outcome.journal.unlink(missing_ok=True)
 
 
-def _write_and_report(results, targets, as_json: bool, data_dir, signing_key) -> None:
-    """Sign and write each result, print the criteria (table or JSON) and one 'wrote' line per file."""
+def _write_and_report(results, targets, as_json: bool, data_dir, signing_key, overwrite: bool, kept: str) -> None:
+    """Sign and write each result, print the criteria (table or JSON) and one 'wrote' line per file.
+
+    Without ``overwrite`` a file is never replaced, whoever wrote it since the command started;
+    a file that already holds this very result (a run killed right after writing it) counts as written.
+    """
     for result, target in zip(results, targets):
-        write_signed_result(result, target, signing_key)
+        try:
+            write_signed_result(result, target, signing_key, overwrite=overwrite)
+        except TargetExistsError:
+            if not _holds(target, result):
+                raise UsageError(f"{target} exists and holds another result than this run's; {kept}: pass --overwrite "
+                                 "to replace it, or --out-dir to write elsewhere, with the same command") from None
+        except WriteError as exc:
+            raise WriteError(f"{exc}; {kept}: fix that and re-run the same command") from None
     if as_json:
         payload = {r.estimator.name: {s.label: s.criteria.model_dump() for s in r.snapshots} for r in results}
         click.echo(json.dumps(payload if len(results) > 1 else next(iter(payload.values())), indent=1))
@@ -216,10 +232,50 @@ def merge_cmd(journals, gt_column, nonfinite, data_dir, cache_dir, out_dir, over
     signing_key = load_private_key(key_path or default_key_path())
     results = merge(journals, paths.data_dir(data_dir), gt_column=gt_column, nonfinite=nonfinite)
     targets = [out_dir / r.benchmark.name / r.estimator.name / f"seed{r.seed}.json" for r in results]
-    existing = [str(t) for t in targets if t.exists()]
+    existing = [str(t) for t, r in zip(targets, results) if (t.exists() or t.is_symlink()) and not _holds(t, r)]
     if existing and not overwrite:
         raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
-    _write_and_report(results, targets, as_json, data_dir, signing_key)
+    _write_and_report(results, targets, as_json, data_dir, signing_key, overwrite, "the shards' journals are kept")
+
+
+def _refuse_existing(targets: list[Path], finished: set[str]) -> None:
+    """Refuse result files that exist, unless one is what this run's own journal (still in ``finished``)
+    built: a run killed after writing it and before removing its journal finishes when run again."""
+    for target in targets:
+        if (target.exists() or target.is_symlink()) and _journal_identity(target) not in finished:
+            raise UsageError(f"{target} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
+
+
+def _journal_identity(path: Path) -> str | None:
+    """The identity of the journal a result file was built from (None if it cannot be read)."""
+    try:
+        journal = read_result(path).provenance.get("journal")
+    except SuiteError:
+        return None
+    return journal.get("identity_sha256") if isinstance(journal, dict) else None
+
+
+def _journal_identities(directory: Path) -> set[str]:
+    """The identities in the headers of the journals in ``directory``."""
+    found = set()
+    for path in sorted(directory.glob("*.jsonl")) if directory.is_dir() else []:
+        try:
+            with open(path, "rb") as handle:
+                found.add(str(json.loads(handle.readline(1 << 20))["identity_sha256"]))
+        except (OSError, ValueError, KeyError, TypeError, IndexError, RecursionError):
+            continue
+    return found
+
+
+def _holds(path: Path, result) -> bool:
+    """Whether the file at ``path`` holds ``result``: every field but the provenance of the invocation
+    (sessions, times), and the same journal."""
+    try:
+        existing = read_result(path)
+    except SuiteError:
+        return False
+    content = [r.model_dump(mode="json", exclude={"provenance"}) for r in (existing, result)]
+    return content[0] == content[1] and existing.provenance.get("journal") == result.provenance.get("journal")
 
 
 def expand_estimators(text: str) -> list[str]:

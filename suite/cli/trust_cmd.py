@@ -11,6 +11,7 @@ from suite import paths
 from suite.cli.options import data_options, json_option, key_option, overwrite_option, signers_option
 from suite.errors import UsageError, VerificationError
 from suite.keys import Signer, default_key_path, generate_key, key_id, load_private_key, public_key_line
+from suite.verdict import printable
 
 
 @click.command("keygen")
@@ -24,7 +25,7 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
     The private key is written with mode 0600 and never overwritten; share only the .pub line.
     """
     path = out_path or default_key_path()
-    if if_missing and path.exists():
+    if if_missing and path.exists() and not (path.is_file() and path.stat().st_size == 0):  # empty: a killed keygen
         key = load_private_key(path)
         click.echo(f"{path} exists ({key_id(key.public_key())})", err=True)
         return
@@ -75,11 +76,11 @@ def verify_cmd(targets, signers_path, rerun, require_rerun, rerun_seed, layout, 
         click.echo(json.dumps({"ok": all(r.ok for r in reports), "files": [r.to_json() for r in reports]}, indent=1))
     else:
         for report in reports:
+            where = printable(report.path)  # a file name may hold escape sequences
             if report.ok:
-                click.echo(f"PASS {report.path} (signed by {report.signer})")
+                click.echo(f"PASS {where} (signed by {report.signer})")
             else:
                 failed = next((c for c in report.checks if c.status == "fail"), None)
-                where = report.path.encode("utf-8", "backslashreplace").decode()
                 click.echo(f"FAIL {where}: {failed.name}: {failed.message}" if failed else f"FAIL {where}")
     bad = sum(not r.ok for r in reports)
     if bad:

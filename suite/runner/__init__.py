@@ -4,6 +4,7 @@ Modules, one job each: :mod:`~suite.runner.spec` (what a run is asked), :mod:`~s
 (the resolved, picklable plan), :mod:`~suite.runner.resolve` (specs -> plan),
 :mod:`~suite.runner.estimators` (the one place estimators are built), :mod:`~suite.runner.identity`
 (journal header and path), :mod:`~suite.runner.journal` (the journal file),
+:mod:`~suite.runner.journal_records` (the type of each journal record),
 :mod:`~suite.runner.scoring` (failure-isolated scoring of a chunk), :mod:`~suite.runner.executors`
 (local and Ray), :mod:`~suite.runner.driver` (a run end to end), :mod:`~suite.runner.build`
 (result files), :mod:`~suite.runner.shards` (merging shards).

@@ -36,6 +36,7 @@ from suite.errors import SuiteError
 from suite.protocol import canonical_json
 from suite.provenance import git_commit, utc_now
 from suite.results import decode_scores, encode_scores
+from suite.runner.journal_records import record_problem
 
 JOURNAL_VERSION = 1
 
@@ -202,8 +203,12 @@ class Journal:
                 run (names the field), or a line other than the last is corrupt.
         """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+b")  # O_APPEND: creates, never truncates, every write goes to the end
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path, "a+b")  # O_APPEND: creates, never truncates, every write goes to the end
+        except OSError as exc:
+            raise JournalError(f"cannot open the journal {path} ({exc.strerror or type(exc).__name__}); "
+                               "pass --journal-dir with a writable directory") from None
         try:
             _lock(handle, path)
             handle.seek(0)
@@ -323,7 +328,7 @@ def parse_journal(path: Path, data: bytes) -> tuple[JournalState, int]:
     for number, line in enumerate(complete, start=1):
         try:
             parsed.append(json.loads(line))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise JournalError(f"{path}:{number}: corrupt journal line; delete the file to start afresh, "
                                "or cut the file before this line to keep what precedes it") from None
     header = parsed[0]
@@ -333,6 +338,10 @@ def parse_journal(path: Path, data: bytes) -> tuple[JournalState, int]:
         raise JournalError(f"{path}: not a suite journal (version {JOURNAL_VERSION}): its first line is not a valid header")
     state = JournalState(header=header)
     for number, obj in enumerate(parsed[1:], start=2):
+        problem = record_problem(obj)
+        if problem:
+            raise JournalError(f"{path}:{number}: malformed journal record ({problem}); delete the file to start "
+                               "afresh, or cut the file before this line to keep what precedes it")
         try:
             if "session" in obj:
                 state.sessions.append(obj["session"])
@@ -351,10 +360,32 @@ def parse_journal(path: Path, data: bytes) -> tuple[JournalState, int]:
 def _check_same_run(path: Path, found: dict[str, Any], wanted: dict[str, Any]) -> None:
     if found.get("identity_sha256") == wanted.get("identity_sha256"):
         return
+    raise JournalError(f"{path} belongs to a different run ({_identity_change(found, wanted)}); "
+                       "pass --restart to discard it, or --journal-dir to keep both")
+
+
+def _identity_change(found: dict[str, Any], wanted: dict[str, Any]) -> str:
+    """The first difference between a journal's identity and this run's, in words."""
     old, new = found.get("identity", {}), wanted.get("identity", {})
-    differing = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)) or ["identity"]
-    key = differing[0]
-    raise JournalError(
-        f"{path} belongs to a different run ({key}: journal has {old.get(key)!r}, this run {new.get(key)!r}); "
-        "pass --restart to discard it, or --journal-dir to keep both"
-    )
+    if _canonical(old) is None or identity_key(old) != found.get("identity_sha256"):
+        return "the journal's identity_sha256 does not match its identity: its header was edited or damaged"
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            return f"the journal's identity has no {key!r}; this run's is {_short(new[key])}"
+        if key not in new:
+            return f"the journal's identity has {key!r} ({_short(old[key])}), which this run's has not"
+        if _canonical(old[key]) != _canonical(new[key]):
+            return f"{key}: journal has {_short(old[key])}, this run {_short(new[key])}"
+    return "its identity differs from this run's"
+
+
+def _canonical(value: Any) -> bytes | None:
+    try:
+        return canonical_json(value)
+    except (TypeError, ValueError, RecursionError):  # NaN in a damaged header
+        return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

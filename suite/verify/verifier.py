@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from suite.benchmarks import get_benchmark
-from suite.errors import SuiteError
+from suite.errors import SuiteError, UsageError
 from suite.keys import load_signers
 from suite.results import ResultFile
 from suite.submission_layout import run_identity, submission_path
-from suite.verdict import Check, CheckSkipped, Report, one_line
+from suite.verdict import Check, CheckSkipped, Report, one_line, printable
 from suite.verify.content import check_coverage, check_estimator, check_metrics, check_protocol, check_schema
 from suite.verify.envelope import check_digest, check_envelope, check_file, check_signature
 from suite.verify.state import FileState
@@ -164,11 +164,19 @@ class Verifier:
 
 def find_files(roots: list[Path]) -> list[Path]:
     """Every ``*.json`` under the roots, hidden ones and symbolic links included (they are checked,
-    and fail, rather than slip past verification into a table), sorted."""
+    and fail, rather than slip past verification into a table), sorted.
+
+    Raises:
+        UsageError: a root that is neither a regular file, a symbolic link nor a directory (a device
+            such as /dev/null, a FIFO, a socket): there is nothing there to verify.
+    """
     found: set[Path] = set()
     for root in roots:
         if root.is_file() or root.is_symlink():
             found.add(root)
         elif root.is_dir():
             found.update(p for p in root.rglob("*.json") if p.is_file() or p.is_symlink())
+        elif root.exists():
+            raise UsageError(f"{printable(str(root))} is not a regular file or a directory (a device, a FIFO or a "
+                             "socket); give result files, or directories that hold them")
     return sorted(found)
