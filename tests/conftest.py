@@ -74,3 +74,11 @@ def signed_file(nb201, signing_key, tmp_path_factory) -> Path:
 
     [result] = execute([RunSpec("nb201", "params", sample=40)], RunOptions(progress="none"), loaded=nb201).results
     return write_signed_result(result, tmp_path_factory.mktemp("signed") / "params.json", load_private_key(signing_key))
+
+
+def result_path(directory, seed: int = 20):
+    """The one result file of ``seed`` that a run wrote into ``directory`` (``<out-dir>/<benchmark>/<estimator>``):
+    its name follows the one rule, ``seed<S>[-sample<n>]-<config8>.json``."""
+    found = sorted(Path(directory).glob(f"seed{seed}-*.json")) + sorted(Path(directory).glob(f"seed{seed}.json"))
+    assert len(found) == 1, f"expected one seed{seed} result in {directory}, found {[p.name for p in found]}"
+    return found[0]

@@ -22,6 +22,7 @@ from suite.results import read_result
 from suite.spaces.nb101 import NB101_SPACE3
 from suite.spaces.nb301 import NB301
 from suite.spaces.nds import NDS_RESNET, NDS_RESNEXTA
+from conftest import result_path
 
 
 def _distinct(space, n: int, seed: int) -> list:
@@ -96,12 +97,12 @@ def test_import_then_run(name, with_networks, tmp_path, monkeypatch, capsys, dat
     estimators = "params,random,snip" if with_networks else "params,flops,random"
     assert main(["run", "-e", estimators, "-b", name, "--sample", "6", "--data-dir", str(data),
                  "--out-dir", str(out), "-q"]) == 0
-    params = read_result(out / name / "params" / "seed20.json")
+    params = read_result(result_path(out / name / "params"))
     ids = np.array(params.arch_ids)
     assert list(params.snapshots[0].scores) == [float(spec.space.param_count(bench.arch(i))) for i in ids]
     if not with_networks:
         return
-    snip = read_result(out / name / "snip" / "seed20.json")
+    snip = read_result(result_path(out / name / "snip"))
     assert all(np.isfinite(snip.snapshots[0].scores)) and len(set(snip.snapshots[0].scores)) == 6
 
     # the one-shot estimator trains the space's supernet with its recipe (tiny budget)
@@ -110,7 +111,7 @@ def test_import_then_run(name, with_networks, tmp_path, monkeypatch, capsys, dat
                  "-c", "epochs=1", "-c", "snapshots=1", "-c", "train_images=16", "-c", "batch_size=8",
                  "-c", "init_channels=4", *proxy, "-c", "score=loss", "-c", "score_batches=1",
                  "-c", "score_batch_size=8", "-q"]) == 0
-    oneshot = read_result(out / name / "oneshot" / "seed20.json")
+    oneshot = read_result(result_path(out / name / "oneshot"))
     assert oneshot.estimator.config["sampling"] == "uniform" and oneshot.estimator.config["lr"] in (0.025, 0.05)
     assert all(np.isfinite(oneshot.snapshots[0].scores))
 

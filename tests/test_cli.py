@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from suite.cli import cli, main
 from suite.results import read_result
+from conftest import result_path
 
 
 def _commands(group, prefix=()):
@@ -103,7 +104,7 @@ def test_same_command_twice_gives_byte_identical_scores(data_dir, cache_dir, tmp
                      "-c", "batch_size=16", "--threads", "1", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
                      "--out-dir", str(tmp_path / run), "-q"]) == 0
     for name in names:
-        a, b = (read_result(tmp_path / run / "nb201" / name / "seed2020.json") for run in ("a", "b"))
+        a, b = (read_result(result_path(tmp_path / run / "nb201" / name, 2020)) for run in ("a", "b"))
         assert json.dumps([s.model_dump(mode="json") for s in a.snapshots]) == \
             json.dumps([s.model_dump(mode="json") for s in b.snapshots])
         assert a.protocol.fingerprint == b.protocol.fingerprint

@@ -19,6 +19,7 @@ from estimators.one_shot.trainer import SupernetTrainer
 from suite.errors import UsageError
 from suite.spaces.nb201 import NB201, OPS, Nb201Arch, sample_archs
 from suite.spaces.nb201.supernet import Nb201Supernet
+from conftest import result_path
 
 SMALL_GATE = {"op_dim": 8, "node_dim": 8, "hidden_dim": 8, "layer_dims": (8, 8), "mlp_hidden": 16}
 CLOSE = dataclasses.replace(TINY, epochs=4, snapshot_epochs=(1, 2, 3, 4), temporal_ensemble=1)
@@ -192,7 +193,7 @@ def test_closenet_runs_through_the_runner(data_dir, cache_dir, cifar, tmp_path):
             "-c", "init_channels=4", "-c", "cells_per_stage=1", "-c", "score=loss", "-c", "score_batches=1",
             "-c", "score_batch_size=50"]
     assert main(args) == 0
-    result = read_result(tmp_path / "nb201" / "closenet" / "seed20.json")
+    result = read_result(result_path(tmp_path / "nb201" / "closenet"))
     assert [s.label for s in result.snapshots] == ["epoch-1", "epoch-2"]
     assert result.estimator.config["curriculum"] == "1,2" and result.estimator.config["sampling"] == "deiso"
     assert all(np.isfinite(s.scores).all() for s in result.snapshots)

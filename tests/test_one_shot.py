@@ -19,6 +19,7 @@ from suite.errors import UsageError
 from suite.spaces.nb201 import EDGES, OPS, Nb201Arch, canonical_form, enumerate_archs, has_conv_on_path, sample_archs
 from suite.spaces.nb201.network import Nb201Network
 from suite.spaces.nb201.supernet import Nb201SuperCell, Nb201Supernet
+from conftest import result_path
 
 TINY = TrainSettings(epochs=3, snapshot_epochs=(2, 3), train_images=48, batch_size=16, init_channels=4,
                      cells_per_stage=1, sampling="uniform", temporal_ensemble=2)
@@ -214,7 +215,7 @@ def _run(data_dir, cache_dir, out, *extra, seed="20"):
                  *TINY_CLI, *extra]) == 0
     from suite.results import read_result
 
-    return read_result(out / "nb201" / "oneshot" / f"seed{seed}.json")
+    return read_result(result_path(out / "nb201" / "oneshot", int(seed)))
 
 
 def test_oneshot_runs_through_the_runner_deterministically(data_dir, cache_dir, cifar, tmp_path):

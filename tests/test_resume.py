@@ -13,6 +13,7 @@ import pytest
 
 from suite.cli import main
 from suite.results import read_result
+from conftest import result_path
 
 ESTIMATORS = ["params", "grad_norm", "vote"]
 
@@ -45,7 +46,7 @@ def _scores(out_dir: Path) -> dict[str, str]:
     """Each estimator's snapshots (scores, per-batch values, components, criteria) as canonical text."""
     texts = {}
     for name in ESTIMATORS:
-        result = read_result(out_dir / "nb201" / name / "seed20.json")
+        result = read_result(result_path(out_dir / "nb201" / name))
         texts[name] = json.dumps([s.model_dump(mode="json") for s in result.snapshots], sort_keys=True)
         assert result.arch_ids and not result.failures
     return texts
@@ -75,7 +76,7 @@ def test_interrupt_then_kill_then_rerun_gives_bit_identical_results(data_dir, ca
     assert main(args) == 0
     assert _scores(resumed) == _scores(reference)
     assert not list(journal_dir.glob("*.jsonl")), "the journal is removed once the results are written"
-    result = read_result(resumed / "nb201" / "vote" / "seed20.json")
+    result = read_result(result_path(resumed / "nb201" / "vote"))
     assert result.provenance["sessions"] == 3
 
 
@@ -127,6 +128,6 @@ def test_the_command_that_finishes_a_run_sets_its_criteria(data_dir, tmp_path):
             "--out-dir", str(tmp_path), "--keep-journal"]
     assert main(args) == 0
     assert main([*args, "--overwrite", "--gt", "cifar10valid_test_200", "--nonfinite", "drop"]) == 0
-    result = read_result(tmp_path / "nb201" / "params" / "seed20.json")
+    result = read_result(result_path(tmp_path / "nb201" / "params"))
     assert result.benchmark.ground_truth == "cifar10valid_test_200"
     assert result.snapshots[0].criteria.nonfinite_policy == "drop"

@@ -18,6 +18,7 @@ from suite.cli import main
 from suite.results import read_result
 from suite.spaces.nb201 import NB201, enumerate_archs, param_count, parse_arch
 from suite.spaces.nb201.network import count_parameters
+from conftest import result_path
 
 ALL = list(M.ALL_MEASURES)
 ARCH_A = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|")
@@ -145,16 +146,16 @@ def test_cli_fused_run_writes_per_batch_results(tmp_path, data_dir, cifar, cache
                            "--batches", "2", "-c", "batch_size=8", "--out-dir", str(tmp_path), "-q",
                            "--data-dir", str(data_dir), "--cache-dir", str(cache_dir)], capsys)
     assert code == 0, err
-    snip = read_result(tmp_path / "nb201" / "snip" / "seed20.json")
+    snip = read_result(result_path(tmp_path / "nb201" / "snip"))
     assert snip.estimator.config == {"preset": "study", "batches": 2, "batch_size": 8}
     assert len(snip.snapshots[0].per_batch) == 2
     per_batch = np.array(snip.snapshots[0].per_batch, dtype=float)
     assert snip.scores().tolist() == snip.scores(batches=2).tolist() == per_batch.mean(axis=0).tolist()
     assert snip.scores(batches=1).tolist() == per_batch[0].tolist()
     assert "first 1 batches" in out
-    synflow = read_result(tmp_path / "nb201" / "synflow" / "seed20.json")
+    synflow = read_result(result_path(tmp_path / "nb201" / "synflow"))
     assert synflow.estimator.config == {"preset": "study"} and synflow.snapshots[0].per_batch is None
-    vote = read_result(tmp_path / "nb201" / "vote" / "seed20.json")
+    vote = read_result(result_path(tmp_path / "nb201" / "vote"))
     assert sorted(vote.snapshots[0].components) == ["jacob_cov", "snip", "synflow"]
     assert vote.snapshots[0].components["synflow"] == synflow.snapshots[0].scores
     assert vote.provenance["swept_with"] == ["snip", "synflow", "vote", "params"]

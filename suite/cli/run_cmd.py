@@ -25,8 +25,8 @@ from suite.cli.options import (
 from suite.atomic import TargetExistsError, WriteError, check_writable_dir
 from suite.errors import SuiteError, UsageError
 from suite.keys import default_key_path, load_private_key
-from suite.registry import get_estimator_class, list_estimators
-from suite.results import read_result
+from suite.registry import build_estimator, get_estimator_class, list_estimators
+from suite.results import read_result, result_file_name
 from suite.signing import write_signed_result
 
 
@@ -121,7 +121,8 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         raise UsageError(f"--out names one file but {len(names)} estimators run; use --out-dir")
     shard_pair = parse_shard(shard) if shard else None
     signing_key = None if shard_pair else load_private_key(key_path or default_key_path())  # before any work
-    targets = [out or out_dir / benchmark / name / f"seed{seed}.json" for name in names]
+    targets = [out or out_dir / benchmark / name / _default_name(name, configs[name], benchmark, seed, sample)
+               for name in names]
     default_journals = (out.parent if out is not None else out_dir) / ".journal"
     if shard_pair is None:
         for target in targets:
@@ -231,7 +232,9 @@ def merge_cmd(journals, gt_column, nonfinite, data_dir, cache_dir, out_dir, over
 
     signing_key = load_private_key(key_path or default_key_path())
     results = merge(journals, paths.data_dir(data_dir), gt_column=gt_column, nonfinite=nonfinite)
-    targets = [out_dir / r.benchmark.name / r.estimator.name / f"seed{r.seed}.json" for r in results]
+    targets = [out_dir / r.benchmark.name / r.estimator.name
+               / result_file_name(r.seed, r.benchmark.sample["n"] if r.benchmark.sample else None, r.estimator.config)
+               for r in results]
     existing = [str(t) for t, r in zip(targets, results) if (t.exists() or t.is_symlink()) and not _holds(t, r)]
     if existing and not overwrite:
         raise UsageError(f"{existing[0]} exists; pass --overwrite to replace it or --out-dir to write elsewhere")
@@ -276,6 +279,16 @@ def _holds(path: Path, result) -> bool:
         return False
     content = [r.model_dump(mode="json", exclude={"provenance"}) for r in (existing, result)]
     return content[0] == content[1] and existing.provenance.get("journal") == result.provenance.get("journal")
+
+
+def _default_name(name: str, config: dict, benchmark: str, seed: int, sample: int | None) -> str:
+    """The result file's name by the one rule (:func:`suite.results.result_file_name`): seed, sample
+    and the digest of the config as the run will record it (resolved against the benchmark's space)."""
+    from suite.benchmarks import get_benchmark  # deferred: pandas, so that `suite --help` stays light
+
+    space = get_benchmark(benchmark).space.name
+    resolved = build_estimator(name, config, space, require_support=False).get_config()
+    return result_file_name(seed, sample, json.loads(json.dumps(resolved)))
 
 
 def expand_estimators(text: str) -> list[str]:
