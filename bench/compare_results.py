@@ -24,21 +24,31 @@ def _numbers(path: Path) -> dict:
     }
 
 
+def _key(path: Path) -> str:
+    """What makes two files the same run here (their names may follow different rules)."""
+    result = json.loads(path.read_text())["result"]
+    sample = result["benchmark"].get("sample") or {}
+    return f"{result['benchmark']['name']}/{result['estimator']['name']}/seed{result['seed']}" + (
+        f"-sample{sample.get('n')}" if sample else "")
+
+
+def _files(root: Path) -> dict[str, Path]:
+    return {_key(p): p for p in root.rglob("*.json") if ".journal" not in p.parts}
+
+
 def main(before: str, after: str) -> int:
-    a, b = Path(before), Path(after)
-    names_a = {p.relative_to(a) for p in a.rglob("*.json") if ".journal" not in p.parts}
-    names_b = {p.relative_to(b) for p in b.rglob("*.json") if ".journal" not in p.parts}
+    a, b = _files(Path(before)), _files(Path(after))
     bad = 0
-    for name in sorted(names_a | names_b):
-        if name not in names_a or name not in names_b:
-            print(f"{name}: only in {'after' if name in names_b else 'before'}")
+    for key in sorted(a.keys() | b.keys()):
+        if key not in a or key not in b:
+            print(f"{key}: only in {'after' if key in b else 'before'}")
             bad += 1
             continue
-        x, y = _numbers(a / name), _numbers(b / name)
+        x, y = _numbers(a[key]), _numbers(b[key])
         diff = [k for k in x if x[k] != y[k]]
-        print(f"{name}: {'same' if not diff else 'DIFFERS in ' + ', '.join(diff)}")
+        print(f"{key}: {'same' if not diff else 'DIFFERS in ' + ', '.join(diff)}")
         bad += bool(diff)
-    print(f"{len(names_a | names_b)} files, {bad} differ")
+    print(f"{len(a.keys() | b.keys())} runs, {bad} differ")
     return 1 if bad else 0
 
 
