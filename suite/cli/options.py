@@ -14,7 +14,7 @@ import click
 
 from suite import paths
 
-RESULT_PATHS = "<out-dir>/<benchmark>/<estimator>/seed<seed>.json"
+RESULT_PATHS = "<out-dir>/<benchmark>/<estimator>/seed<seed>[-sample<n>]-<config8>.json"
 KEY_SOURCES = "env SUITE_SIGNING_KEY; default ~/.config/nas-suite/signing_key"
 
 

@@ -79,7 +79,7 @@ ESTIMATOR_SETS = {"zero-shot-all": "zero-shot"}
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:i].")
 @data_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Result file of a single estimator [default: <out-dir>/<benchmark>/<estimator>/seed<seed>.json].")
+              help="Result file of a single estimator [default: <out-dir>/<benchmark>/<estimator>/seed<seed>[-sample<n>]-<config8>.json].")
 @results_dir_option
 @overwrite_option("Replace existing result files.")
 @click.option("--journal-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
