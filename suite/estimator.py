@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,6 +76,10 @@ class Estimator(abc.ABC):
     summary: ClassVar[str] = ""
     #: Same inputs and seed give bit-identical scores on CPU.
     deterministic: ClassVar[bool] = True
+    #: (relative, absolute) difference a re-score on another machine may show (``suite verify
+    #: --rerun``; the verifier caps both). (0, 0) declares the scores exact (integer counts, equal on
+    #: every machine): every architecture is then re-scored and compared exactly.
+    rerun_tolerance: ClassVar[tuple[float, float]] = (1e-3, 0.0)
     Config: ClassVar[type] = NoConfig
     #: ``prepare`` leaves its work (a trained supernet) in ``ctx.work_dir``, where a second call
     #: finds it and returns at once: the runner calls it in the driver before Ray workers start.
@@ -119,6 +123,18 @@ class Estimator(abc.ABC):
         whose state differs (retrained elsewhere) is refused rather than mixed into one result.
         Default: none."""
         return {}
+
+    def trained_weights(self) -> Iterator[tuple[str, dict[str, torch.Tensor]]]:
+        """(key, state dict) of each set of weights ``prepare`` trained, keyed and hashed as in
+        :meth:`state_hashes` (:func:`suite.weights.state_sha256`); the runner writes them beside the
+        result so that ``suite verify --rerun`` can re-score from them. Default: none."""
+        return iter(())
+
+    def load_trained_weights(self, weights: dict[str, dict[str, torch.Tensor]], ctx: RunContext) -> None:
+        """Instead of ``prepare``: take the weights :meth:`trained_weights` gave (keyed alike, hashes
+        checked by the caller), so that ``score`` scores with them. Estimators that train override
+        both (:func:`trains`); raises UsageError when a key it needs is missing."""
+        raise UsageError(f"estimator {self.name!r} trains nothing; it has no weights to load")
 
     def snapshots(self) -> list[str]:
         """Labels of the score vectors this estimator yields (one-shot: one per training budget)."""
@@ -171,6 +187,11 @@ class Estimator(abc.ABC):
     def score_fused(cls, estimators: Sequence[Estimator], archs: Sequence[Any], ctx: RunContext) -> list[np.ndarray]:
         """Scores of several estimators of one fusion group: one array per estimator, as ``score``."""
         return [e.score(archs, ctx) for e in estimators]
+
+
+def trains(estimator: Estimator) -> bool:
+    """Whether ``estimator``'s scores come from weights it trains (it can load exported ones)."""
+    return type(estimator).load_trained_weights is not Estimator.load_trained_weights
 
 
 def parse_config_items(estimator_cls: type[Estimator], items: Sequence[str]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Modules, one job each: :mod:`~suite.runner.spec` (what a run is asked), :mod:`~s
 (journal header and path), :mod:`~suite.runner.journal` (the journal file),
 :mod:`~suite.runner.scoring` (failure-isolated scoring of a chunk), :mod:`~suite.runner.executors`
 (local and Ray), :mod:`~suite.runner.driver` (a run end to end), :mod:`~suite.runner.build`
-(result files), :mod:`~suite.runner.shards` (merging shards).
+(result files), :mod:`~suite.runner.export` (trained weights beside them), :mod:`~suite.runner.shards`
+(merging shards).
 """
 
 from suite.runner.build import build_results
@@ -21,6 +22,7 @@ from suite.runner.driver import (
     run_many,
 )
 from suite.runner.estimators import build_estimator, build_estimators
+from suite.runner.export import export_weights
 from suite.runner.identity import archs_hash, work_dir
 from suite.runner.plan import EstimatorPlan, RunPlan
 from suite.runner.resolve import planned_ids, resolve_device
