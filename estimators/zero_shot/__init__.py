@@ -179,6 +179,7 @@ class Relu(ZeroShotEstimator):
     measure = "relu"
     summary = "number of ReLU applications in one forward pass (data- and seed-free)"
     Config = DataFreeConfig
+    rerun_tolerance = (0.0, 0.0)  # an integer count: equal on every machine
 
 
 @register_estimator
