@@ -355,3 +355,14 @@ def test_the_workflow_refuses_a_new_principal_close_to_a_listed_one(signers_file
         if code:
             assert "::error file=submissions/allowed_signers::the new principal te5ter is too close to the existing " \
                    "principal tester" in done.stdout
+
+
+def test_suite_verify_says_when_scores_are_self_reported(oneshot_file, signers_file, data_dir, tmp_path, capsys):
+    from suite.cli import main
+
+    shutil.copy(oneshot_file, tmp_path / "r.json")  # without its weights
+    assert main(["verify", str(tmp_path / "r.json"), "--signers", str(signers_file), "--data-dir", str(data_dir)]) == 0
+    assert capsys.readouterr().out.strip() == (f"PASS {tmp_path / 'r.json'} (signed by tester); scores self-reported: "
+                                               "the suite cannot re-score them")
+    assert main(["verify", str(oneshot_file), "--signers", str(signers_file), "--data-dir", str(data_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["files"][0]["scores"] == "re-scored"
