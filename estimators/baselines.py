@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from suite.estimator import Estimator, RunContext
+from suite.estimator import Capabilities, Estimator, RunContext
 
 
 class _SpaceCost(Estimator):
@@ -16,6 +16,7 @@ class _SpaceCost(Estimator):
 
     family = "baseline"
     space_method: ClassVar[str] = ""
+    capabilities = Capabilities(rerun_tolerance=(0.0, 0.0))  # integer counts: equal on every machine
 
     def score(self, archs: Sequence[Any], ctx: RunContext, snapshot: str = "final") -> np.ndarray:
         cost = getattr(ctx.space, self.space_method)

@@ -10,7 +10,7 @@ import numpy as np
 from leaderboard import plots, stats
 from leaderboard.collect import Accepted
 from leaderboard.render import _write
-from leaderboard.rows import _aligned, _row
+from leaderboard.rows import NOISE_CEILING, _aligned, _row
 from suite import protocol
 
 
@@ -21,25 +21,30 @@ def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples
                   key=lambda r: (-(float(r["kd"]) if r["kd"] else -9), r["estimator"], r["key"][2], r["key"][3:]))
     column = benchmark.spec.default_gt_column
     ranked, references, other_column, sampled = _partition(rows, column)
+    ranked, flagged = _above_ceiling(ranked, references)
     for rank, row in enumerate(ranked, start=1):
         row["rank"] = rank
     _bootstrap(ranked, groups, benchmark, resamples)
-    for unranked in (references, other_column):
+    for unranked in (references, other_column, flagged):
         _bootstrap(unranked, groups, benchmark, resamples, compare_neighbours=False)
     by_sample: dict[str, list[dict]] = {}
     for row in sampled:  # one seeded sample = the same architectures for every estimator: rank within it
         by_sample.setdefault(row["sample"], []).append(row)
-    for sample_rows in by_sample.values():
-        sample_ranked = [r for r in sample_rows if r["family"] != "reference"]
+    for sample_rows in by_sample.values():  # a row above the sample's noise ceiling stays in place, unranked
+        sample_refs = [r for r in sample_rows if r["family"] == "reference"]
+        sample_ranked, sample_flagged = _above_ceiling([r for r in sample_rows if r["family"] != "reference"],
+                                                       sample_refs)
         for rank, row in enumerate(sample_ranked, start=1):
             row["rank"] = rank
         _bootstrap(sample_ranked, groups, benchmark, resamples)
-        _bootstrap([r for r in sample_rows if r["family"] == "reference"], groups, benchmark, resamples,
-                   compare_neighbours=False)
+        _bootstrap(sample_refs + sample_flagged, groups, benchmark, resamples, compare_neighbours=False)
     points = [{"name": r["estimator"], "family": r["family"], "kd": float(r["kd"] or 0), "hours": float(r["hours"])}
               for r in ranked + references if r["hours"]]
     _write(out / "plots" / f"{bench}-quality-vs-cost.svg", plots.quality_vs_cost(points))
     apart = [
+        {"id": "above-ceiling", "rows": flagged, "heading": "Above the noise ceiling: flagged for review",
+         "note": f"never ranked: a KD above the {NOISE_CEILING} reference line's is beyond what the ground truth's own "
+                 "training noise allows; a maintainer reviews how it was obtained"},
         {"id": "other-gt", "rows": other_column, "heading": "Judged against another ground-truth column",
          "note": f"never ranked: the ranking is on {column}, and KD on another column is another number"},
         *({"id": f"sample-{i}", "rows": sample_rows, "heading": f"Runs on a {sample}", "ranked": True,
@@ -49,6 +54,20 @@ def _benchmark_table(bench: str, keys: list[tuple], groups, benchmark, resamples
     ]
     return {"name": bench, "title": benchmark.spec.title, "partial": benchmark.spec.partial, "gt_column": column,
             "rows": ranked, "references": references, "apart": [a for a in apart if a["rows"]]}
+
+
+def _above_ceiling(rows: list[dict], references: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(rows at or below the noise ceiling, rows above it, each flagged): the ceiling is the KD of the
+    :data:`NOISE_CEILING` reference line among ``references`` (the same architectures); with no
+    such line, every row is kept."""
+    ceiling = next((float(r["kd"]) for r in references if r["estimator"] == NOISE_CEILING and r["kd"]), None)
+    if ceiling is None:
+        return rows, []
+    above = [r for r in rows if r["kd"] and float(r["kd"]) > ceiling]
+    for row in above:
+        row["flag"] = (f"KD {float(row['kd']):.4f} is above the noise ceiling ({NOISE_CEILING}: {ceiling:.4f}): "
+                       "flagged for review, not ranked")
+    return [r for r in rows if r not in above], above
 
 
 def _partition(rows: list[dict], column: str) -> tuple[list[dict], list[dict], list[dict], list[dict]]:

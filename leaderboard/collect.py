@@ -21,11 +21,14 @@ PARALLEL_FROM = 16
 
 @dataclass(frozen=True)
 class Accepted:
-    """A verified result: where it came from, what it says, who signed it."""
+    """A verified result: where it came from, what it says, who signed it, and whether the suite
+    re-scores its scores (``re-scored``) or takes them on the signer's word (``self-reported``:
+    :attr:`suite.verdict.Report.scores`)."""
 
     path: Path
     result: ResultFile
     signer: str
+    scores: str = "self-reported"
 
 
 _worker_verifier: Verifier | None = None
@@ -36,16 +39,16 @@ def _init_worker(signers: Path, data_dir: Path | None, cache_dir: Path | None) -
     _worker_verifier = Verifier(signers, data_dir, cache_dir)
 
 
-def _verdict(verifier: Verifier, path: Path, data: bytes | None) -> tuple[bool, str]:
-    """(passed, signer or the first failed check)."""
+def _verdict(verifier: Verifier, path: Path, data: bytes | None) -> tuple[bool, str, str]:
+    """(passed, signer or the first failed check, re-scored or self-reported)."""
     report = verifier.verify(path, data=data)
     if report.ok and data is not None:
-        return True, report.signer or "?"
+        return True, report.signer or "?", report.scores
     failed = next((c for c in report.checks if c.status == "fail"), None)
-    return False, f"{failed.name}: {failed.message}" if failed else "not verified"
+    return False, f"{failed.name}: {failed.message}" if failed else "not verified", report.scores
 
 
-def _verdict_in_worker(path: Path, data: bytes | None) -> tuple[bool, str]:
+def _verdict_in_worker(path: Path, data: bytes | None) -> tuple[bool, str, str]:
     assert _worker_verifier is not None
     return _verdict(_worker_verifier, path, data)
 
@@ -83,7 +86,7 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
         verdicts = [_verdict(verifier, p, b) for p, b in zip(files, blobs)]
     accepted, rejected = [], []
     seen: dict[tuple, Path] = {}
-    for path, data, (ok, detail) in zip(files, blobs, verdicts):
+    for path, data, (ok, detail, scores) in zip(files, blobs, verdicts):
         if not ok:
             rejected.append((path, detail))
             continue
@@ -93,5 +96,5 @@ def collect(roots: list[Path], signers: Path, data_dir: Path | None, cache_dir: 
             rejected.append((path, f"unique: the same run as {seen[identity]}"))
             continue
         seen[identity] = path
-        accepted.append(Accepted(path=path, result=result, signer=detail))
+        accepted.append(Accepted(path=path, result=result, signer=detail, scores=scores))
     return accepted, rejected

@@ -33,7 +33,8 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path, ana
         for snap in r.snapshots:
             seed_rows.append({"seed": r.seed, "label": snap.label, "n": snap.criteria.n, "failed": snap.criteria.n_failed,
                               "cells": [_fmt(snap.criteria.values.get(c)) for c in HEADLINE]})
-        provenance.append({"seed": r.seed, "signer": item.signer, "fingerprint": r.protocol.fingerprint[:16],
+        provenance.append({"seed": r.seed, "signer": item.signer, "scores": item.scores,
+                           "fingerprint": r.protocol.fingerprint[:16],
                            "suite": f"{r.suite.version} ({(r.suite.git_commit or '?')[:10]})", "hardware": _device(item),
                            "date": _text(r.provenance.get("started_at")),
                            "wall": _wall_text(r.provenance.get("wall_time_s"))})
@@ -42,7 +43,8 @@ def _estimator_page(key: tuple, items: list[Accepted], benchmark, out: Path, ana
             "partial": benchmark.spec.partial, "sample": key[3], "gt_column": key[4],
             "protocol_column": benchmark.spec.default_gt_column,
             "config": key[2], "criteria": HEADLINE, "seed_rows": seed_rows, "provenance": provenance,
-            "budget_plot": budget_plot, "analyses": _analyses(slug, items[0], benchmark, out) if analyses else None}
+            "budget_plot": budget_plot, "self_reported": any(i.scores != "re-scored" for i in items),
+            "analyses": _analyses(slug, items[0], benchmark, out) if analyses else None}
 
 
 #: The analyses an estimator page shows, in this order, with their headings.

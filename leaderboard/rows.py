@@ -14,6 +14,10 @@ import rfc8785
 from leaderboard.collect import Accepted
 from suite.metrics import HEADLINE
 
+#: The reference line of an independent training's KD (estimators/reference.py): no estimator can beat the
+#: ground truth's own noise, so a row above it is flagged for review instead of ranked.
+NOISE_CEILING = "gt_noise_ceiling"
+
 
 def _group(accepted: list[Accepted]) -> dict[tuple, list[Accepted]]:
     """(benchmark, estimator, canonical config, sample, ground-truth column) -> its seeds' results, by seed.
@@ -63,7 +67,8 @@ def _seconds(value) -> float | None:
 
 
 def _row(key: tuple, items: list[Accepted]) -> dict:
-    """A table row: mean ± std over the seeds of each headline criterion, cost, device, what it was judged on."""
+    """A table row: mean ± std over the seeds of each headline criterion, cost, device, what it was judged on,
+    and whether its scores were re-scored by the suite or are self-reported."""
     last = [i.result.snapshots[-1].criteria for i in items]
     cells = []
     for name in HEADLINE:
@@ -81,6 +86,9 @@ def _row(key: tuple, items: list[Accepted]) -> dict:
         "seeds": len(items), "n": min(c.n for c in last), "cells": cells, "kd": cells[0]["sort"],
         "hours": "" if hours is None else f"{hours:.6f}", "hours_text": _hours_text(hours), "cost_source": cost_source,
         "device": _device(items[0]),
+        # every seed's scores re-scored by the suite (from the code, or from the weights beside the file)
+        "scores": "re-scored" if all(i.scores == "re-scored" for i in items) else "self-reported",
+        "flag": "",  # set by the benchmark table: e.g. above the noise ceiling, flagged for review
     }
 
 

@@ -10,6 +10,7 @@ import rfc8785
 
 from suite.benchmarks import BENCHMARKS
 from suite.errors import ResultFileError
+from leaderboard.rows import NOISE_CEILING
 from suite.metrics import HEADLINE
 from suite.results import ResultFile, read_result
 from suite.verify import find_files
@@ -52,7 +53,10 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
     the benchmark's protocol column. A reference line, or a row judged against another column, gets
     rank <NA>.
 
-    Columns: rank, reference, other_gt (judged against another column than the protocol's),
+    A row whose first criterion (KD) is above the ``gt_noise_ceiling`` reference line's on the same
+    architectures is flagged (``above_ceiling``) for review and takes no rank either.
+
+    Columns: rank, reference, other_gt (judged against another column than the protocol's), above_ceiling,
     benchmark, estimator, family, config, sample (0: the whole subset), sample_seed (-1: none), gt,
     seeds, complete, partial (a partial real-data set, not the benchmark), n, and ``<criterion>`` /
     ``<criterion> std`` for each criterion (std is NaN with a single seed).
@@ -70,7 +74,8 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
     table["reference"] = table["family"] == "reference"
     protocol_gt = table["benchmark"].map(lambda b: BENCHMARKS[b].default_gt_column if b in BENCHMARKS else None)
     table["other_gt"] = protocol_gt.notna() & (table["gt"] != protocol_gt)
-    table["unranked"] = table["reference"] | table["other_gt"]
+    table["above_ceiling"] = _above_ceiling(table, criteria[0])
+    table["unranked"] = table["reference"] | table["other_gt"] | table["above_ceiling"]
     table = table.sort_values(["benchmark", "sample", "sample_seed", "unranked", criteria[0]],
                               ascending=[True, True, True, True, False], na_position="last").reset_index(drop=True)
     # Reference lines and rows on another GT column are listed after the ranked rows and take no rank.
@@ -78,6 +83,19 @@ def comparison_table(frame: pd.DataFrame, criteria: tuple[str, ...] = HEADLINE) 
     ranks = ranked.groupby(["benchmark", "sample", "sample_seed"], sort=False).cumcount() + 1
     table["rank"] = ranks.reindex(table.index).astype("Int64")
     return table.drop(columns="unranked")
+
+
+def _above_ceiling(table: pd.DataFrame, criterion: str) -> pd.Series:
+    """Rows (not reference lines, on the protocol's column) whose ``criterion`` is above the
+    :data:`~leaderboard.rows.NOISE_CEILING` line's on the same architectures (benchmark and sample)."""
+    if criterion not in table:
+        return pd.Series(False, index=table.index)
+    same = ["benchmark", "sample", "sample_seed"]
+    line = table[(table["estimator"] == NOISE_CEILING) & table["reference"] & ~table["other_gt"]]
+    ceiling = line.groupby(same)[criterion].max().rename("_ceiling")
+    joined = table[same].join(ceiling, on=same)["_ceiling"]
+    values = pd.to_numeric(table[criterion], errors="coerce")
+    return (~table["reference"] & ~table["other_gt"] & joined.notna() & (values > joined)).fillna(False).astype(bool)
 
 
 def load_comparison(roots: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -66,6 +66,13 @@ class Capabilities:
             finds it and returns at once: the runner calls it in the driver before Ray workers start.
         chunk_size: architectures per ``score`` call (None: the runner's default, 256); slow
             estimators take few, so that the journal and the progress bar move often.
+        trained_weights: ``trained_weights()`` yields the weights ``prepare`` trained (written
+            beside the result) and ``load_trained_weights`` takes them back instead of ``prepare``,
+            so that ``suite verify --rerun`` re-scores from published weights.
+        rerun_tolerance: (relative, absolute) difference a re-score on another machine may show
+            (``suite verify --rerun``; the verifier caps both, and never reads it from the file).
+            (0, 0) declares the scores exact (integer counts): every architecture is then re-scored
+            and compared exactly.
     """
 
     snapshots: bool = False
@@ -77,6 +84,8 @@ class Capabilities:
     splits_batch: bool = False
     prepares_in_work_dir: bool = False
     chunk_size: int | None = None
+    trained_weights: bool = False
+    rerun_tolerance: tuple[float, float] = (1e-3, 0.0)
 
 
 #: Per capability: the methods a class declaring it must override, and the methods whose override
@@ -85,11 +94,12 @@ REQUIRED_METHODS: dict[str, tuple[str, ...]] = {
     "snapshots": ("snapshots",), "components": ("components", "combine"), "fusion": ("fusion_group",),
     "state_hashes": ("state_hashes",), "run_record": ("run_record",), "reference_gt": ("reference_gt_column",),
     "splits_batch": ("split_batch",), "prepares_in_work_dir": ("prepare",),
+    "trained_weights": ("trained_weights", "load_trained_weights"),
 }
 CAPABILITY_METHODS: dict[str, tuple[str, ...]] = {
     "snapshots": ("snapshots",), "components": ("components", "combine"), "fusion": ("fusion_group", "score_fused"),
     "state_hashes": ("state_hashes",), "run_record": ("run_record",), "reference_gt": ("reference_gt_column",),
-    "splits_batch": ("split_batch", "restore_batch"),
+    "splits_batch": ("split_batch", "restore_batch"), "trained_weights": ("trained_weights", "load_trained_weights"),
 }
 
 
@@ -233,6 +243,18 @@ class Estimator(abc.ABC):
         ``provenance["estimator_record"]``."""
         return {}
 
+    def trained_weights(self) -> Iterator[tuple[str, dict[str, torch.Tensor]]]:
+        """(``trained_weights``) (key, state dict) of each set of weights ``prepare`` trained, keyed
+        and hashed as in :meth:`state_hashes` (:func:`suite.weights.state_sha256`); the runner writes
+        them beside the result so that ``suite verify --rerun`` can re-score from them."""
+        return iter(())
+
+    def load_trained_weights(self, weights: dict[str, dict[str, torch.Tensor]], ctx: RunContext) -> None:
+        """(``trained_weights``) Instead of ``prepare``: take the weights :meth:`trained_weights` gave
+        (keyed alike, hashes checked by the caller), so that ``score`` scores with them; raises
+        UsageError when a key it needs is missing."""
+        raise UsageError(f"estimator {self.name!r} trains nothing; it has no weights to load")
+
     def reference_gt_column(self) -> str | None:
         """(``reference_gt``) The ground-truth column a reproduction preset was published against
         (None: the protocol's). Used only when the user names no column."""
@@ -247,6 +269,11 @@ class Estimator(abc.ABC):
 
     def restore_batch(self) -> None:
         """(``splits_batch``) Undo :meth:`split_batch` (called after the architecture that needed it)."""
+
+
+def trains(estimator: Estimator) -> bool:
+    """Whether ``estimator``'s scores come from weights it trains (it can load exported ones)."""
+    return estimator.capabilities.trained_weights
 
 
 def snapshot_labels(estimator: Estimator) -> list[str]:
@@ -287,6 +314,10 @@ def capability_errors(cls: type[Estimator]) -> list[str]:
     size = caps.chunk_size
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
         errors.append(f"chunk_size must be None or an int >= 1, got {size!r}")
+    tolerance = caps.rerun_tolerance
+    if not (isinstance(tolerance, tuple) and len(tolerance) == 2
+            and all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t < 1 for t in tolerance)):
+        errors.append(f"rerun_tolerance must be (relative, absolute), each in [0, 1), got {tolerance!r}")
     return errors
 
 

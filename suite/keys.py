@@ -29,7 +29,7 @@ from suite.errors import SuiteError, UsageError
 
 KEY_ENV = "SUITE_SIGNING_KEY"
 SIGNERS_FILE = "allowed_signers"
-_PRINCIPAL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+_PRINCIPAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}", re.ASCII)
 # OpenSSH key types (ssh-ed25519, ssh-rsa, ecdsa-sha2-*, sk-*); anything else after the principal is options
 _KEY_TYPE = re.compile(r"^(ssh-|ecdsa-|sk-)")
 _OPTION = re.compile(r'(?:[^,"]|"[^"]*")+')
@@ -190,7 +190,7 @@ def load_signers(path: Path) -> list[Signer]:
                                "not expiry, namespaces nor certificate authorities); remove it, or remove the line to "
                                "stop trusting the key")
         principals = parts[0].split(",") if parts else []
-        if len(parts) < 3 or not principals or not all(_PRINCIPAL.match(p) for p in principals):
+        if len(parts) < 3 or not principals or not all(_PRINCIPAL.fullmatch(p) for p in principals):
             raise KeyFileError(f"{path}:{number}: expected `<principal> ssh-ed25519 <base64> [comment]`")
         if len(principals) > 1:
             raise KeyFileError(f"{path}:{number}: one key under several principals ({', '.join(principals)[:120]}); a key "
@@ -210,4 +210,42 @@ def load_signers(path: Path) -> list[Signer]:
 
 
 def valid_principal(name: str) -> bool:
-    return bool(_PRINCIPAL.match(name))
+    """An ASCII principal: a letter or digit, then letters, digits and ``._@+-`` (at most 128)."""
+    return bool(_PRINCIPAL.fullmatch(name))
+
+
+#: ASCII look-alikes read as one (after case folding): digits for letters, ``rn`` for ``m``, separators.
+_CONFUSABLE = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("i", "l"), ("|", "l"), ("5", "s"),
+               ("$", "s"), ("_", "-"), (".", "-"))
+
+
+def fold_confusables(name: str) -> str:
+    """``name`` as a reader may see it: case folded, and ASCII look-alikes made one (``0``/``o``,
+    ``1``/``l``/``I``, ``5``/``s``, ``rn``/``m``, ``vv``/``w``, ``_``/``.``/``-``)."""
+    folded = name.casefold()
+    for seen, read in _CONFUSABLE:
+        folded = folded.replace(seen, read)
+    return folded
+
+
+def too_close(name: str, other: str) -> bool:
+    """Whether ``name`` could pass for ``other`` (a different name): equal once look-alikes are
+    folded (:func:`fold_confusables`), or one edit (insertion, deletion, substitution) apart,
+    ignoring case."""
+    if name == other:
+        return False
+    a, b = name.casefold(), other.casefold()
+    return fold_confusables(name) == fold_confusables(other) or _within_one_edit(a, b)
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1:] == b[i + 1:]
+    return a[i:] == b[i + 1:]

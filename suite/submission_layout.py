@@ -18,7 +18,7 @@ from suite.benchmarks import BENCHMARKS
 from suite.errors import VerificationError
 from suite.results import ResultFile, result_file_name
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}", re.ASCII)
 
 
 def run_identity(result: ResultFile) -> tuple:
@@ -36,11 +36,23 @@ def submission_path(result: ResultFile, root: Path) -> Path:
     """
     if result.benchmark.name not in BENCHMARKS:
         raise VerificationError(f"benchmark {result.benchmark.name[:40]!r} is not one of this suite's")
-    if not _NAME.match(result.estimator.name) or result.estimator.name in {".", ".."}:
-        raise VerificationError(f"estimator name {result.estimator.name[:40]!r} must match {_NAME.pattern} to be submitted")
+    check_estimator_name(result.estimator.name, "to be submitted")
     sample = result.benchmark.sample["n"] if result.benchmark.sample else None
     target = root / result.benchmark.name / result.estimator.name / result_file_name(result.seed, sample,
                                                                                      result.estimator.config)
     if not target.resolve().is_relative_to(root.resolve()):
         raise VerificationError(f"{target} would leave {root}")
     return target
+
+
+def check_estimator_name(name: str, why: str = "") -> None:
+    """An estimator name is plain lowercase ASCII (letters, digits, ``_.-``; at most 64), so that no
+    look-alike of another (a Cyrillic ``ѕnip``) can pass for it, and it is safe as a directory name.
+
+    Raises:
+        VerificationError: names the name (escaped) and the rule.
+    """
+    if not _NAME.fullmatch(name) or name in {".", ".."}:
+        shown = name[:40].encode("ascii", "backslashreplace").decode()
+        raise VerificationError(f"estimator name {shown!r} must match {_NAME.pattern} (lowercase ASCII)"
+                                + (f" {why}" if why else ""))

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import SuiteError, UsageError, VerificationError
-from suite.keys import SIGNERS_FILE, Signer, load_signers, public_key_line, valid_principal
+from suite.keys import SIGNERS_FILE, Signer, load_signers, public_key_line, too_close, valid_principal
 from suite.results import parse_json_bytes, validate_result
 from suite.submission_layout import submission_path
 from suite.verdict import Report
 from suite.verify import Verifier
+from suite.weights import check_file, file_name, signed_weights, weights_dir
 
 
 @dataclass
@@ -55,9 +56,13 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
         raise VerificationError(f"{path}: {check.name}: {check.message}")
     new_line = None
     if own_signer is not None and report.signer == own_signer.principal and verifier.signed_by_extra:
-        if principal is None or not valid_principal(principal):
+        if principal is None:
             raise UsageError(f"{path} is signed by {own_signer.key_id}, not yet a trusted signer: pass --add-signer "
                              "<your name or GitHub handle> to propose your public key")
+        if not valid_principal(principal):
+            shown = principal[:40].encode("ascii", "backslashreplace").decode()
+            raise UsageError(f"--add-signer {shown}: a principal is ASCII only: a letter or digit, then letters, "
+                             "digits and ._@+- (at most 128); pick your GitHub handle")
         _refuse_existing_principal(principal, signers_path)
         new_line = f"{principal} {public_key_line(own_signer.public_key)}"
     result = validate_result(parse_json_bytes(data, path)["result"], path)
@@ -73,6 +78,7 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
         tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_bytes(data)
         tmp.replace(target)
+    weights = _place_weights(Path(path), target, result, replace=copied)
     if new_line is not None:
         if signers_path.is_symlink():
             raise VerificationError(f"{signers_path} is a symbolic link; it must be a regular file")
@@ -99,7 +105,7 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
     branch = f"submit/{result.benchmark.name}-{result.estimator.name}-{target.stem}"
     steps = [
         f"git switch -c {branch}",
-        f"git add {target}",
+        f"git add {target}" + (f" {weights}" if weights is not None else ""),
         f'git commit -m "Submit {result.estimator.name} on {result.benchmark.name} (seed {result.seed})"',
         "git push -u origin HEAD",
         "gh pr create --fill   (or open a pull request on GitHub)",
@@ -107,15 +113,39 @@ def submit(path: Path, root: Path, data_dir: Path | None, cache_dir: Path | None
     return Submission(report=report, target=target, copied=copied, new_signer_line=new_line, steps=steps)
 
 
+def _place_weights(path: Path, target: Path, result, replace: bool) -> Path | None:
+    """Copy the trained weights beside ``path`` that the result signs to beside ``target`` (each
+    file's content checked against its signed sha256 as it is copied); returns their directory, or
+    None when there are none (the scores stay self-reported). A replaced result's old weights go."""
+    source, dest = weights_dir(path), weights_dir(target)
+    if source.resolve() == dest.resolve():
+        return dest if dest.is_dir() else None
+    if replace:
+        shutil.rmtree(dest, ignore_errors=True)
+    signed = signed_weights(result.provenance, result.estimator.name)
+    if not signed or not source.is_dir():
+        return None
+    partial = dest.with_name(f".{dest.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for key, sha256 in signed.items():
+        name = file_name(key, result.estimator.name)
+        (partial / name).write_bytes(check_file(source / name, sha256))
+    shutil.rmtree(dest, ignore_errors=True)
+    partial.rename(dest)
+    return dest
+
+
 def _refuse_existing_principal(principal: str, signers_path: Path) -> None:
-    """A proposed key may only name a new principal (compared case-insensitively, as GitHub handles are).
+    """A proposed key may only name a new principal (compared case-insensitively, as GitHub handles are),
+    and one no reader can take for a listed one (:func:`suite.keys.too_close`).
 
     Adding a key under a principal that allowed_signers already lists would let a newcomer sign as
     that person or as the project; a key change for an existing principal is a maintainer's own pull
     request, reviewed on its own.
 
     Raises:
-        UsageError: ``principal`` is already listed.
+        UsageError: ``principal`` is already listed, or too close to a listed one.
         KeyFileError: ``allowed_signers`` exists but cannot be read (names the line).
     """
     if not signers_path.exists() and not signers_path.is_symlink():
@@ -125,6 +155,11 @@ def _refuse_existing_principal(principal: str, signers_path: Path) -> None:
         raise UsageError(f"--add-signer {principal}: {signers_path} already lists the principal "
                          f"{listed[principal.casefold()]}; pick your own name (a key change for an existing principal "
                          "must be a maintainer's separate pull request)")
+    close = sorted(name for name in listed.values() if too_close(principal, name))
+    if close:
+        raise UsageError(f"--add-signer {principal}: too close to the principal {close[0]} that {signers_path} lists "
+                         "(one edit apart, or alike once look-alike characters are folded): pick a name no reader can "
+                         "take for it")
 
 
 def open_pull_request(submission: Submission, repo: Path) -> str:

@@ -28,8 +28,18 @@ class Report:
         return all(c.status != "fail" for c in self.checks) and any(c.name == "signature" and c.status == "pass"
                                                                      for c in self.checks)
 
+    @property
+    def scores(self) -> str:
+        """``re-scored`` when the suite re-scores the file's scores (the ``rescorable`` check passed, and
+        ``rerun``, where it ran, too: CI re-scores every submission), else ``self-reported`` (taken on
+        the signer's word: the estimator is not installed or not deterministic, or its trained weights
+        are not beside the file)."""
+        status = {c.name: c.status for c in self.checks}
+        ok = self.ok and status.get("rescorable") == "pass" and status.get("rerun", "pass") == "pass"
+        return "re-scored" if ok else "self-reported"
+
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "ok": self.ok, "signer": self.signer,
+        return {"path": self.path, "ok": self.ok, "signer": self.signer, "scores": self.scores,
                 "checks": [{"name": c.name, "status": c.status, "message": c.message} for c in self.checks]}
 
 

@@ -62,12 +62,15 @@ class _Links(HTMLParser):
 def test_the_site_shows_verified_files_escapes_names_and_rebuilds_identically(site_input, data_dir, tmp_path, capsys):
     code, log = _build(site_input, data_dir, tmp_path / "a", capsys)
     assert code == 0
-    assert "rejected" in log and "tampered.json: digest" in log and "2 verified files, 1 rejected" in log
+    assert "rejected" in log and "tampered.json: digest" in log and "1 verified files, 2 rejected" in log
+    # an estimator name is plain lowercase ASCII: the hostile one is refused by verification (the site
+    # escapes what it shows anyway: test_rows_on_another_ground_truth_column_are_kept_apart_and_never_ranked)
+    assert "hostile.json: estimator: estimator name '<img src=x onerror=alert(1)>' must match" in log
     index = (tmp_path / "a" / "index.html").read_text()
-    assert "&lt;img src=x onerror=alert(1)&gt;" in index and HOSTILE not in index
+    assert HOSTILE not in index and "&lt;img" not in index
     assert "0.99" not in index  # the tampered KD is not shown
     pages = list((tmp_path / "a" / "estimators").glob("*.html"))
-    assert len(pages) == 2 and all(HOSTILE not in p.read_text() for p in pages)
+    assert len(pages) == 1 and all(HOSTILE not in p.read_text() for p in pages)
     # each estimator page shows the study's analyses of its first seed (suite analyze), with their data
     for page in pages:
         text = page.read_text()
@@ -329,12 +332,21 @@ def test_text_from_result_files_is_never_parsed_as_mathtext():
 
 
 def test_one_hostile_accepted_file_cannot_break_the_build(signed_file, signers_file, signing_key, data_dir, tmp_path):
-    """Mathtext in the name and labels, a name that climbs out of the site, a formula label, malformed provenance."""
+    """Mathtext and a formula in the labels, malformed provenance; a name that climbs out of the site, or
+    holds mathtext, is refused by verification (estimator names are plain lowercase ASCII)."""
     from leaderboard.site import build
 
     raw = json.loads(signed_file.read_text())["result"]
     first = json.loads(json.dumps(raw["snapshots"][0]))
-    raw["estimator"].update(name="../../../../escaped $\\foo$", family="one-shot")
+    climbing = {**raw, "estimator": {**raw["estimator"], "name": "../../../../escaped $\\foo$"}}
+    (tmp_path / "climbing").mkdir()
+    (tmp_path / "climbing" / "c.json").write_text(
+        json.dumps(sign_result(ResultFile.model_validate(climbing), load_private_key(signing_key))))
+    refused = build([tmp_path / "climbing"], tmp_path / "climbing-site", signers_file, data_dir, resamples=5, jobs=1)
+    assert refused.accepted == 0 and "estimator name '../../../../escaped $\\\\foo$' must match" in refused.rejected[0][1]
+    shutil.rmtree(tmp_path / "climbing")
+    shutil.rmtree(tmp_path / "climbing-site")
+    raw["estimator"].update(name="escaped", family="one-shot")
     raw["snapshots"] = [{**first, "label": "$\\bar$"}, {**first, "label": '=HYPERLINK("http://x","y")'}]
     raw["provenance"].update(wall_time_s="soon", environment={"sessions": {"device": "cuda"}}, started_at={"at": 1},
                              estimator_record="junk")

@@ -62,8 +62,9 @@ def test_a_genuine_file_passes_every_check(verifier, signed_file):
     report = verifier.verify(signed_file)
     assert report.ok and report.signer == "tester"
     assert [c.name for c in report.checks] == ["file", "envelope", "schema", "digest", "signature", "protocol",
-                                               "estimator", "coverage", "metrics"]
+                                               "estimator", "coverage", "metrics", "rescorable"]
     assert all(c.status == "pass" for c in report.checks)
+    assert report.scores == "re-scored" and report.to_json()["scores"] == "re-scored"
 
 
 def _mutations(genuine, keys, data):
@@ -273,7 +274,8 @@ def test_duplicate_keys_and_url_safe_base64(verifier, genuine, keys):
 def test_rerun_rescores_and_catches_a_re_signed_fake(signed_file, keys, data_dir, cache_dir, genuine):
     verifier = Verifier(keys["signers"], data_dir, cache_dir, rerun=5, rerun_seed=11)
     report = verifier.verify(signed_file)
-    assert report.ok and report.checks[-1].message == "5 architectures re-scored (rerun seed 11): bit-identical"
+    # params counts are exact: every architecture is re-scored, whatever K
+    assert report.ok and report.checks[-1].message == "all 40 architectures re-scored (exact scores; rerun seed 11): identical"
     # a fabricated score (with criteria recomputed to match, signed by a trusted key) passes every
     # check on the file itself; only re-scoring finds it
     from suite.metrics import compute_criteria

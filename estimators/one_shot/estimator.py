@@ -10,18 +10,19 @@ field; docs/one_shot.md explains them.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from estimators.one_shot.curriculum import Curriculum
 from estimators.one_shot.recipes import RECIPES, supernet_options
 from estimators.one_shot.sampling import SAMPLERS
 from estimators.one_shot.scoring import BN_MODES, os_values
 from estimators.one_shot.settings import SupernetBuilder, TrainOptions, TrainSettings, vanilla_supernet
-from estimators.one_shot.snapshots import snapshot_label
+from estimators.one_shot.snapshots import ExportedSnapshots, snapshot_label
 from estimators.one_shot.trainer import SupernetTrainer
 from estimators.zero_shot import measures as M
 from estimators.zero_shot.engine import ZeroShotEngine, get_preset
@@ -30,6 +31,7 @@ from suite.data.cifar10 import SCORE_SPLIT
 from suite.errors import UsageError
 from suite.estimator import Capabilities, Estimator, RunContext
 from suite.spaces import get_space
+from suite.weights import weights_key
 
 #: Zero-shot measures that can be computed on the trained supernet's weights (``score=<measure>``).
 TRAINED_MEASURES = tuple(m for m in M.ALL_MEASURES if m != "relu")
@@ -86,11 +88,13 @@ class OneShotEstimator(Estimator):
     family = "one-shot"
     summary = "weight-sharing supernet trained under the protocol; OS accuracy of each architecture"
     Config = OneShotConfig
-    # A few architectures per call: each is a full pass over the scoring batches.
+    # A few architectures per call: each is a full pass over the scoring batches. Re-scored on another
+    # machine (a CPU for a file scored on a GPU), an accuracy over a batch of 500 scoring images may
+    # differ by one image whose top two logits were nearly tied: 2e-3 absolute.
     capabilities = Capabilities(snapshots=True, state_hashes=True, run_record=True, prepares_in_work_dir=True,
-                                chunk_size=4)
-    #: Set by ``prepare``: the training settings, the trained supernets, and the engines of the
-    #: snapshot loaded last.
+                                chunk_size=4, trained_weights=True, rerun_tolerance=(1e-3, 2e-3))
+    #: Set by ``prepare`` (or ``load_trained_weights``): the training settings, the trained
+    #: supernets, and the engines of the snapshot loaded last.
     _settings: TrainSettings | None = None
     _trainers: tuple[SupernetTrainer, ...] = ()
     _loaded: tuple[str, list] | None = None
@@ -215,8 +219,28 @@ class OneShotEstimator(Estimator):
 
     def state_hashes(self) -> dict[str, str]:
         """``{"<name>_weights:seed<s>:<label>": sha256}`` of every trained supernet's snapshots."""
-        return {f"{self.name}_weights:seed{t.seed}:{label}": t.snapshot_sha256(label)
+        return {weights_key(self.name, t.seed, label): t.snapshot_sha256(label)
                 for t in self._trainers for label in self.snapshots()}
+
+    def trained_weights(self) -> Iterator[tuple[str, dict[str, torch.Tensor]]]:
+        """(``<name>_weights:seed<s>:<label>``, state dict) of every trained supernet's snapshots."""
+        for trainer in self._trainers:
+            for label in self.snapshots():
+                yield weights_key(self.name, trainer.seed, label), trainer.snapshot_weights(label)
+
+    def load_trained_weights(self, weights: dict[str, dict[str, torch.Tensor]], ctx: RunContext) -> None:
+        """Score with exported snapshots instead of training: one per seed (the run's, or the three
+        of a seed ensemble) and snapshot label, keyed as :meth:`trained_weights` yields them."""
+        seeds = protocol.SEEDS if self.config.seed_ensemble else (ctx.seed,)
+        trainers = []
+        for seed in seeds:
+            missing = [label for label in self.snapshots() if weights_key(self.name, seed, label) not in weights]
+            if missing:
+                raise UsageError(f"{self.name}: no weights for seed {seed}, snapshot {missing[0]!r}")
+            trainers.append(ExportedSnapshots(seed, {label: weights[weights_key(self.name, seed, label)]
+                                                     for label in self.snapshots()}))
+        self._settings = self.train_settings(ctx.space.name)
+        self._trainers, self._loaded = tuple(trainers), None
 
     def run_record(self, ctx: RunContext) -> dict[str, Any]:
         """What the training measured besides the weights, for the result's provenance:

@@ -7,13 +7,13 @@ when that is above 1) are kept and scored later, one result snapshot each.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from suite.training import CheckpointError, load_checkpoint, save_checkpoint
+from suite.weights import state_sha256
 
 
 def snapshot_label(epoch: int) -> str:
@@ -86,14 +86,8 @@ class SnapshotStore:
         """sha256 hex of snapshot ``label``'s weights: each state-dict entry's name, dtype, shape and
         raw bytes, in key order (independent of how the checkpoint file was written). Computed once
         per label: a Ray worker reports it with every chunk."""
-        if label in self._sha256:
-            return self._sha256[label]
-        digest = hashlib.sha256()
-        for name, tensor in sorted(self.weights(label).items()):
-            flat = tensor.detach().cpu().contiguous().reshape(-1)
-            digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
-            digest.update(flat.view(torch.uint8).numpy().tobytes())
-        self._sha256[label] = digest.hexdigest()
+        if label not in self._sha256:
+            self._sha256[label] = state_sha256(self.weights(label))
         return self._sha256[label]
 
     def has(self, epoch: int) -> bool:
@@ -120,3 +114,23 @@ class SnapshotStore:
             self._memory.pop(name, None)
         else:
             (self.work_dir / f"{name}.pt").unlink(missing_ok=True)
+
+
+class ExportedSnapshots:
+    """The snapshots of one training as exported beside a result (``suite verify --rerun`` scores
+    with them instead of training): what :class:`~estimators.one_shot.trainer.SupernetTrainer`
+    serves for scoring.
+
+    Args:
+        seed: the training's seed.
+        weights: snapshot label -> state dict.
+    """
+
+    def __init__(self, seed: int, weights: dict[str, dict[str, torch.Tensor]]) -> None:
+        self.seed, self._weights = seed, weights
+
+    def snapshot_weights(self, label: str) -> dict[str, torch.Tensor]:
+        return self._weights[label]
+
+    def snapshot_sha256(self, label: str) -> str:
+        return state_sha256(self._weights[label])

@@ -185,6 +185,8 @@ class Relu(ZeroShotEstimator):
     measure = "relu"
     summary = "number of ReLU applications in one forward pass (data- and seed-free)"
     Config = DataFreeConfig
+    # an integer count: equal on every machine
+    capabilities = dataclasses.replace(ZeroShotEstimator.capabilities, rerun_tolerance=(0.0, 0.0))
 
 
 class Vote(ZeroShotEstimator):

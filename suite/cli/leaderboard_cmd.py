@@ -40,8 +40,8 @@ def leaderboard_table(roots, as_json) -> None:
     if table.empty:
         raise UsageError("no readable result files found; run `suite run` first or name a directory")
     table = table.assign(
-        rank=[("ref" if ref else "-") if pd.isna(rank) else int(rank)
-              for rank, ref in zip(table["rank"], table["reference"])],
+        rank=[("ref" if ref else "flagged" if above else "-") if pd.isna(rank) else int(rank)
+              for rank, ref, above in zip(table["rank"], table["reference"], table["above_ceiling"])],
         on=["whole" if n == 0 else f"sample {n} (seed {seed})" for n, seed in zip(table["sample"], table["sample_seed"])])
     columns = ["rank", "benchmark", "estimator", "on", "family", "seeds", "n", *HEADLINE]
     if table["other_gt"].any():
@@ -55,6 +55,9 @@ def leaderboard_table(roots, as_json) -> None:
     if table["other_gt"].any():
         click.echo("note: rows ranked '-' are judged against another ground-truth column than the benchmark's "
                    "protocol column: never ranked")
+    if table["above_ceiling"].any():
+        click.echo("note: rows ranked 'flagged' have a KD above the gt_noise_ceiling reference line's: flagged for "
+                   "review, not ranked")
     if (table["sample"] > 0).any():
         click.echo("note: runs on a seeded sample are ranked only among the runs on the same sample")
     for name in sorted(set(table["benchmark"])):

@@ -28,6 +28,7 @@ from suite.keys import default_key_path, load_private_key
 from suite.registry import build_estimator, get_estimator_class, list_estimators
 from suite.results import read_result, result_file_name
 from suite.signing import write_signed_result
+from suite.weights import signed_weights
 
 
 def _protocol_seeds() -> tuple[str, ...]:
@@ -144,7 +145,7 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
                    err=True)
         return
     kept = f"the journal {outcome.journal} keeps the scores" if outcome.journal else "the scores are lost"
-    _write_and_report(outcome.results, targets, as_json, data_dir, signing_key, overwrite, kept)
+    _write_and_report(outcome.results, targets, as_json, data_dir, signing_key, overwrite, kept, outcome=outcome)
     if outcome.journal is not None and outcome.failed and not keep_journal:
         # a run with failures may be worth finishing: keep what it holds so they can be retried
         click.echo(f"kept the journal {outcome.journal}: {outcome.failed} failed outcome(s); re-run the same command "
@@ -154,13 +155,18 @@ def run_cmd(estimator, benchmark, seed, config_items, batches, preset, sample, g
         outcome.journal.unlink(missing_ok=True)
 
 
-def _write_and_report(results, targets, as_json: bool, data_dir, signing_key, overwrite: bool, kept: str) -> None:
-    """Sign and write each result, print the criteria (table or JSON) and one 'wrote' line per file.
+def _write_and_report(results, targets, as_json: bool, data_dir, signing_key, overwrite: bool, kept: str,
+                      outcome=None) -> None:
+    """Sign and write each result (and, from a run's ``outcome``, the trained weights beside it), print
+    the criteria (table or JSON) and one 'wrote' line per file.
 
     Without ``overwrite`` a file is never replaced, whoever wrote it since the command started;
     a file that already holds this very result (a run killed right after writing it) counts as written.
     """
-    for result, target in zip(results, targets):
+    from suite.runner import export_weights  # deferred: torch
+
+    weight_notes = []
+    for index, (result, target) in enumerate(zip(results, targets)):
         try:
             write_signed_result(result, target, signing_key, overwrite=overwrite)
         except TargetExistsError:
@@ -169,6 +175,16 @@ def _write_and_report(results, targets, as_json: bool, data_dir, signing_key, ov
                                  "to replace it, or --out-dir to write elsewhere, with the same command") from None
         except WriteError as exc:
             raise WriteError(f"{exc}; {kept}: fix that and re-run the same command") from None
+        if outcome is None and signed_weights(result.provenance, result.estimator.name):
+            weight_notes.append(f"warning: a merge writes no weights beside {target}; its scores are self-reported "
+                                "(run the whole run in one place to export them)")
+        try:
+            written = export_weights(outcome, index, target) if outcome is not None else None
+        except SuiteError as exc:  # the result stands; only its re-scoring from weights is lost
+            weight_notes.append(f"warning: no weights written beside {target} ({exc}); its scores are self-reported")
+        else:
+            if written is not None:
+                weight_notes.append(f"wrote {written}: the trained weights (submit them with the result)")
     if as_json:
         payload = {r.estimator.name: {s.label: s.criteria.model_dump() for s in r.snapshots} for r in results}
         click.echo(json.dumps(payload if len(results) > 1 else next(iter(payload.values())), indent=1))
@@ -183,6 +199,8 @@ def _write_and_report(results, targets, as_json: bool, data_dir, signing_key, ov
             notes.append(f"{len(result.failures)} failed (listed in the file, left out of the criteria)")
         click.echo(f"wrote {target}: {len(result.arch_ids)} architectures{', ' + ', '.join(notes) if notes else ''}",
                    err=True)
+    for line in weight_notes:
+        click.echo(line, err=True)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -42,7 +42,8 @@ def keygen_cmd(out_path, comment, if_missing) -> None:
 @click.argument("targets", metavar="PATH...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @signers_option
 @click.option("--rerun", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Re-score this many random architectures per file (deterministic estimators) and compare.")
+              help="Re-score this many random architectures per file and snapshot (deterministic estimators; "
+                   "every architecture of an exact one; a trained one from the weights beside the file) and compare.")
 @click.option("--require-rerun", is_flag=True,
               help="With --rerun: an estimator not installed here fails instead of being skipped.")
 @click.option("--rerun-seed", type=click.IntRange(min=0), default=None,
@@ -78,7 +79,8 @@ def verify_cmd(targets, signers_path, rerun, require_rerun, rerun_seed, layout, 
         for report in reports:
             where = printable(report.path)  # a file name may hold escape sequences
             if report.ok:
-                click.echo(f"PASS {where} (signed by {report.signer})")
+                note = "" if report.scores == "re-scored" else "; scores self-reported: the suite cannot re-score them"
+                click.echo(f"PASS {where} (signed by {report.signer}){note}")
             else:
                 failed = next((c for c in report.checks if c.status == "fail"), None)
                 click.echo(f"FAIL {where}: {failed.name}: {failed.message}" if failed else f"FAIL {where}")

@@ -7,7 +7,8 @@ Modules, one job each: :mod:`~suite.runner.spec` (what a run is asked), :mod:`~s
 :mod:`~suite.runner.journal_records` (the type of each journal record),
 :mod:`~suite.runner.scoring` (failure-isolated scoring of a chunk), :mod:`~suite.runner.executors`
 (local and Ray), :mod:`~suite.runner.driver` (a run end to end), :mod:`~suite.runner.build`
-(result files), :mod:`~suite.runner.shards` (merging shards).
+(result files), :mod:`~suite.runner.export` (trained weights beside them), :mod:`~suite.runner.shards`
+(merging shards).
 """
 
 from suite.runner.build import build_results
@@ -23,6 +24,7 @@ from suite.runner.driver import (
 )
 from suite.registry import build_estimator
 from suite.runner.estimators import build_estimators
+from suite.runner.export import export_weights
 from suite.runner.identity import archs_hash, work_dir
 from suite.runner.plan import EstimatorPlan, RunPlan
 from suite.runner.resolve import planned_ids, resolve_device

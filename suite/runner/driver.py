@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,11 @@ class RunOutcome:
     planned: int
     resumed: int
     failed: int
+    #: The run's plan and estimators (one per result), for :func:`~suite.runner.export.export_weights`;
+    #: ``prepared``: whether this invocation prepared them (it scored something).
+    plan: RunPlan | None = field(default=None, repr=False)
+    estimators: list[Estimator] = field(default_factory=list, repr=False)
+    prepared: bool = False
 
 
 class Interrupted(SuiteError):
@@ -129,7 +134,8 @@ def execute(specs: Sequence[RunSpec], options: RunOptions = RunOptions(),
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     results = build_results(plan, estimators, benchmark, state, extra)
-    return RunOutcome(results=results, journal=path, planned=planned, resumed=resumed, failed=failed)
+    return RunOutcome(results=results, journal=path, planned=planned, resumed=resumed, failed=failed, plan=plan,
+                      estimators=list(estimators), prepared=bool(tasks))
 
 
 def _labels(estimators: Sequence[Estimator], group: list[int]) -> list[str]:

@@ -16,10 +16,14 @@ Checks, in order (a check whose inputs failed is skipped, saying why):
               scores are its combination of them
 ``coverage``  scored plus failed architectures are exactly the subset (or the declared seeded sample)
 ``metrics``   every criterion recomputed from the scores and the suite's ground truth matches
+``rescorable`` the scores can be re-scored here: from the code alone, or from the trained weights
+              beside the file whose content hashes the result signs; skipped (the scores are
+              self-reported, :attr:`Report.scores`) when neither
 ``rerun``     (``--rerun K``) K architectures, drawn with a seed the verifier picks (and reports),
-              re-scored here match the file (deterministic estimators)
+              re-scored here match the file (deterministic estimators; every snapshot of a trained
+              one, from its weights; every architecture, exactly, of an exact one)
 """
 
 from suite.verdict import Check, CheckSkipped, Report, Status
 from .content import METRIC_ATOL, METRIC_RTOL, same_json_value
-from .verifier import RERUN_RTOL, Verifier, find_files
+from .verifier import RERUN_ATOL, RERUN_RTOL, Verifier, find_files

@@ -15,10 +15,12 @@ import numpy as np
 
 from suite import protocol
 from suite.errors import SuiteError
+from suite.keys import fold_confusables
 from suite.metrics import compute_criteria
 from suite.estimator import component_names, reference_gt_column, snapshot_labels
-from suite.registry import build_estimator, get_estimator_class
+from suite.registry import build_estimator, get_estimator_class, list_estimators
 from suite.results import decode_scores, validate_result
+from suite.submission_layout import check_estimator_name
 from suite.verdict import CheckSkipped
 from suite.verify.state import FileState
 
@@ -107,13 +109,20 @@ def installed_estimator(state: FileState):
 
 
 def check_estimator(state: FileState) -> str:
-    """``estimator``: the file describes the installed estimator as it runs: same family and
+    """``estimator``: the name is plain ASCII and no look-alike of an installed estimator's; the file
+    describes the installed estimator as it runs: same family and
     deterministic flag, the config as the estimator resolves it (one run has one spelling), its
     snapshot labels, and components exactly when it combines them, with scores equal to its
     combination of them."""
     state.estimator_ok = False
-    estimator, info = installed_estimator(state), state.result.estimator
+    info = state.result.estimator
+    check_estimator_name(info.name)
+    estimator = installed_estimator(state)
     if estimator is None:
+        lookalike = [c.name for c in list_estimators() if fold_confusables(c.name) == fold_confusables(info.name)]
+        if lookalike:
+            raise SuiteError(f"estimator name {info.name!r} reads as this suite's {lookalike[0]!r} but is not it: "
+                             f"a result of {lookalike[0]} is signed under its own name; pick a name of your own")
         state.estimator_ok = None
         raise CheckSkipped(f"skipped: estimator {info.name[:40]!r} is not installed here, so its family, "
                            "config and snapshots are not checked")
