@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from suite.data.cifar10 import load_cifar10_train
+from suite.config_fields import check_values
 from suite.errors import UsageError
 
 if TYPE_CHECKING:
@@ -157,14 +158,17 @@ class Estimator(abc.ABC):
 
     @classmethod
     def make_config(cls, config: Mapping[str, Any]) -> Any:
-        """``Config(**config)``; UsageError naming the options when one is unknown."""
+        """``Config(**config)``; UsageError naming the option when one is unknown, or when a value
+        is not finite or outside the range its field declares (:mod:`suite.config_fields`)."""
         try:
-            return cls.Config(**config)
+            made = cls.Config(**config)
         except TypeError as exc:
             names = [f.name for f in dataclasses.fields(cls.Config)]
             raise UsageError(
                 f"estimator {cls.name!r} does not take {sorted(config)}; its options: {names or 'none'}"
             ) from exc
+        check_values(cls.name, made)
+        return made
 
     @classmethod
     def resolve_config(cls, config: Mapping[str, Any], space_name: str) -> Any:

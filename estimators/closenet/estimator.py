@@ -20,6 +20,7 @@ from estimators.closenet.curriculum import CloseCurriculum
 from estimators.closenet.supernets import BUILDERS, build_close_supernet
 from estimators.one_shot.estimator import OneShotConfig, OneShotEstimator, parse_epochs
 from estimators.one_shot.settings import SupernetBuilder
+from suite.config_fields import option
 from suite.errors import UsageError
 
 #: The released CLOSE configs' values that differ from the vanilla recipe of the space.
@@ -44,7 +45,7 @@ class CloseConfig(OneShotConfig):
     """
 
     curriculum: str = "1,201,401,601,801"
-    restart_epoch: int = 401
+    restart_epoch: int = option(401, ge=0, le=100_000)
 
 
 class CloseNetEstimator(OneShotEstimator):

@@ -28,6 +28,7 @@ from estimators.zero_shot import measures as M
 from estimators.zero_shot.engine import ZeroShotEngine, get_preset
 from suite import paths, protocol
 from suite.data.cifar10 import SCORE_SPLIT
+from suite.config_fields import option
 from suite.errors import UsageError
 from suite.estimator import Capabilities, Estimator, RunContext
 from suite.spaces import get_space
@@ -64,12 +65,12 @@ class OneShotConfig(TrainOptions):
 
     snapshots: str = "200,400,600,800,1000"
     score: str = "acc"
-    score_batches: int = 0
-    score_batch_size: int = 0
+    score_batches: int = option(0, ge=0, le=10_000)
+    score_batch_size: int = option(0, ge=0, le=10_000)
     score_bn: str = "train"
     seed_ensemble: bool = False
     forgetting_epochs: str = ""
-    forgetting_archs: int = 16
+    forgetting_archs: int = option(16, ge=1, le=100_000)
 
 
 def parse_epochs(text: str, what: str, estimator: str = "oneshot") -> tuple[int, ...]:

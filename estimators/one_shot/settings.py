@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from estimators.one_shot.recipes import supernet_options
+from suite.config_fields import option
 from suite.spaces import SearchSpace, get_space
 
 if TYPE_CHECKING:  # annotations only: the settings import no torch
@@ -33,22 +34,22 @@ class TrainOptions:
         temporal_ensemble: k; a snapshot is the mean of the weights at the ends of its last k epochs.
     """
 
-    epochs: int = 1000
-    train_images: int = 40_000
-    batch_size: int = 512
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    grad_clip: float = 5.0
-    plateau_factor: float = 0.5
-    plateau_patience: int = 30
+    epochs: int = option(1000, ge=1, le=100_000)
+    train_images: int = option(40_000, ge=1, le=40_000)
+    batch_size: int = option(512, ge=1, le=40_000)
+    lr: float = option(0.05, gt=0, le=10)
+    momentum: float = option(0.9, ge=0, lt=1)
+    weight_decay: float = option(5e-4, ge=0, lt=1)
+    grad_clip: float = option(5.0, gt=0)
+    plateau_factor: float = option(0.5, gt=0, lt=1)
+    plateau_patience: int = option(30, ge=0)
     sampling: str = "deiso"
-    mc_samples: int = 1
+    mc_samples: int = option(1, ge=1, le=64)
     cell_bn_affine: bool = False
-    init_channels: int = 16
-    cells_per_stage: int = 5
-    dropout: float = 0.1
-    temporal_ensemble: int = 1
+    init_channels: int = option(16, ge=1, le=256)
+    cells_per_stage: int = option(5, ge=0, le=32)
+    dropout: float = option(0.1, ge=0, lt=1)
+    temporal_ensemble: int = option(1, ge=1, le=100_000)
 
 
 @dataclass(frozen=True)

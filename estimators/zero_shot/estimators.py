@@ -12,6 +12,7 @@ import numpy as np
 from estimators.zero_shot import measures as M
 from estimators.zero_shot.engine import Preset, ZeroShotEngine, get_preset
 from estimators.zero_shot.vote import VOTE_COMPONENTS, copeland_scores
+from suite.config_fields import option
 from suite.errors import UsageError
 from suite.estimator import Capabilities, Estimator, RunContext
 
@@ -30,8 +31,8 @@ class ZeroShotConfig:
     """
 
     preset: str = "study"
-    batches: int = 1
-    batch_size: int = 0
+    batches: int = option(1, ge=1, le=10_000)
+    batch_size: int = option(0, ge=0, le=10_000)
 
 
 @dataclass(frozen=True)
