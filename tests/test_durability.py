@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run_args(data_dir, out: Path, *extra: str) -> list[str]:
-    return ["run", "-e", "params", "-b", "nb201", "--sample", "20", "-q", "--data-dir", str(data_dir),
+    return ["run", "-e", "params", "-b", "nb201", "--sample", "20", "--threads", "1", "-q", "--data-dir", str(data_dir),
             "--out", str(out), *extra]
 
 
