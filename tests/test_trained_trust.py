@@ -20,6 +20,7 @@ from suite.results import ResultFile, decode_scores
 from suite.signing import sign_result
 from suite.verify import Verifier
 from test_one_shot import TINY_CLI
+from conftest import result_path
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def oneshot_file(data_dir, cache_dir, cifar, tmp_path_factory) -> Path:
     assert main(["run", "-e", "oneshot", "-b", "nb201", "--seed", "20", "--sample", "6", "--threads", "1",
                  "--data-dir", str(data_dir), "--cache-dir", str(cache_dir), "--out-dir", str(out), "-q",
                  *TINY_CLI]) == 0
-    return out / "nb201" / "oneshot" / "seed20.json"
+    return result_path(out / "nb201" / "oneshot")
 
 
 def _signed(directory: Path, result: dict, key, weights_from: Path | None = None) -> Path:
@@ -72,8 +73,8 @@ def test_a_trained_result_is_re_scored_from_its_published_weights(oneshot_file, 
     report = Verifier(signers_file, data_dir, cache_dir, rerun=5, require_rerun=True, rerun_seed=3).verify(oneshot_file)
     verdicts = _verdicts(report)
     assert report.ok, verdicts
-    assert verdicts["rescorable"] == ("pass", "re-scorable: the 2 trained weights file(s) in seed20.weights/ are the "
-                                              "ones the result signs")
+    assert verdicts["rescorable"] == ("pass", f"re-scorable: the 2 trained weights file(s) in "
+                                              f"{oneshot_file.with_suffix('.weights').name}/ are the ones the result signs")
     assert verdicts["rerun"] == ("pass", "5 architectures x 2 snapshot(s) re-scored from the 2 signed weights file(s) "
                                          "(rerun seed 3): bit-identical")
     assert report.scores == "re-scored"
@@ -151,7 +152,7 @@ def test_a_resumed_run_exports_the_weights_of_its_cached_training(oneshot_file, 
             "--data-dir", str(data_dir), "--cache-dir", str(cache_dir), "--out-dir", str(tmp_path), "-q",
             "--keep-journal", "--overwrite", *TINY_CLI]
     assert main(args) == 0
-    written = tmp_path / "nb201" / "oneshot" / "seed20.json"
+    written = result_path(tmp_path / "nb201" / "oneshot")
     shutil.rmtree(written.with_suffix(".weights"))
     assert main(args) == 0  # nothing left to score
     report = Verifier(signers_file, data_dir, cache_dir, rerun=2, rerun_seed=1).verify(written)
@@ -169,7 +170,7 @@ def test_closenet_and_a_seed_ensemble_are_re_scored_from_their_weights(data_dir,
     assert main(["run", "-e", name, "-b", "nb201", "--seed", "20", "--sample", "5", "--threads", "1",
                  "--data-dir", str(data_dir), "--cache-dir", str(cache_dir), "--out-dir", str(tmp_path), "-q",
                  *TINY_CLI, *extra]) == 0
-    written = tmp_path / "nb201" / name / "seed20.json"
+    written = result_path(tmp_path / "nb201" / name)
     n_files = len(list(written.with_suffix(".weights").iterdir()))
     assert n_files == (6 if "seed_ensemble=true" in extra else 2)
     report = Verifier(signers_file, data_dir, cache_dir, rerun=3, require_rerun=True, rerun_seed=5).verify(written)
